@@ -1,0 +1,1 @@
+//! Faithful emulators of Zocdoc's and Caspio's sandboxes, for tests, benchmarks and demo mode.

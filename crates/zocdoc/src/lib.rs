@@ -1,0 +1,1 @@
+//! Zocdoc: webhook signature verification and payload types, and the developer API client.

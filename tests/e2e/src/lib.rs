@@ -1,0 +1,184 @@
+//! End-to-end test support: starts tauri-driver on free ports with a private data folder, opens a
+//! WebDriver session on the real Deskbridge app, and takes screenshots.
+//!
+//! The tests run inside the session `cargo xtask test` makes (Xvfb, D-Bus, gnome-keyring). The app
+//! binary comes from `DESKBRIDGE_APP_BIN`, or `target/debug/deskbridge` when unset.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
+
+/// Timeout for anything on screen: WebDriver session start alone sometimes takes ~3.3 s here.
+pub const UI_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The identifier in `src-tauri/tauri.conf.json`: the app's data folder is named after it.
+pub const APP_IDENTIFIER: &str = "app.deskbridge.desk";
+
+/// A running app under WebDriver, with its own data folder. Call [`App::close`] at the end.
+#[derive(Debug)]
+pub struct App {
+    pub client: Client,
+    // Dropped after the client: tauri-driver must outlive the session it serves.
+    _driver: Driver,
+    data_home: tempfile::TempDir,
+}
+
+/// tauri-driver, stopped with SIGTERM when dropped: SIGKILL would orphan WebKitWebDriver and
+/// the next session would fail with "Maximum number of active sessions".
+#[derive(Debug)]
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let driver = &mut self.0;
+        if matches!(driver.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(driver.id()).unwrap_or(i32::MAX));
+        if nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).is_err() {
+            let _ = driver.kill();
+        }
+        let _ = driver.wait();
+    }
+}
+
+impl App {
+    /// Starts tauri-driver and the app through it.
+    pub async fn launch() -> anyhow::Result<App> {
+        let binary = app_binary()?;
+        let data_home = tempfile::tempdir()?;
+        let port = free_port()?;
+        let native_port = free_port()?;
+        let driver = Driver(
+            Command::new("tauri-driver")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--native-port",
+                    &native_port.to_string(),
+                ])
+                .env("XDG_DATA_HOME", data_home.path())
+                .stdout(Stdio::null())
+                .spawn()
+                .context("could not start tauri-driver (run the tests with `cargo xtask test`)")?,
+        );
+        let client = connect(port, &binary).await?;
+        Ok(App {
+            client,
+            _driver: driver,
+            data_home,
+        })
+    }
+
+    /// The data folder the app should use for `environment`.
+    pub fn expected_data_dir(&self, environment: &str) -> PathBuf {
+        self.data_home.path().join(APP_IDENTIFIER).join(environment)
+    }
+
+    /// Waits for an element by `data-testid`.
+    pub async fn by_test_id(&self, id: &str) -> anyhow::Result<Element> {
+        self.client
+            .wait()
+            .at_most(UI_TIMEOUT)
+            .for_element(Locator::Css(&format!("[data-testid=\"{id}\"]")))
+            .await
+            .with_context(|| format!("no element with data-testid={id} within {UI_TIMEOUT:?}"))
+    }
+
+    /// Saves a PNG screenshot of the window under `target/e2e/` and returns its path.
+    pub async fn screenshot(&self, name: &str) -> anyhow::Result<PathBuf> {
+        // A screenshot can lag behind the DOM: let the page paint two frames, then settle.
+        self.client
+            .execute_async(
+                "const done = arguments[0]; \
+                 requestAnimationFrame(() => requestAnimationFrame(() => done()));",
+                vec![],
+            )
+            .await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = self.client.screenshot().await?;
+        let dir = target_dir().join("e2e");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, &png)?;
+        Ok(path)
+    }
+
+    /// Ends the WebDriver session (the app quits), then stops tauri-driver.
+    pub async fn close(self) -> anyhow::Result<()> {
+        self.client
+            .clone()
+            .close()
+            .await
+            .context("the WebDriver session did not close cleanly")
+    }
+}
+
+async fn connect(port: u16, binary: &Path) -> anyhow::Result<Client> {
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), "wry".into());
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": binary }),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    loop {
+        match ClientBuilder::native()
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return Ok(client),
+            Err(error) if started.elapsed() < UI_TIMEOUT => {
+                // tauri-driver may still be binding its port.
+                let _ = error;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(error) => bail!("no WebDriver session with the app within {UI_TIMEOUT:?}: {error}"),
+        }
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+    }
+}
+
+fn app_binary() -> anyhow::Result<PathBuf> {
+    let binary = match std::env::var_os("DESKBRIDGE_APP_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => target_dir().join("debug/deskbridge"),
+    };
+    if !binary.is_file() {
+        bail!(
+            "the app binary {} is missing: build it (cargo build -p deskbridge-app) or run `cargo xtask test`",
+            binary.display()
+        );
+    }
+    Ok(binary)
+}
+
+/// How many distinct colours a PNG has: a blank or unpainted window has one or two.
+pub fn distinct_colours(png_bytes: &[u8]) -> anyhow::Result<usize> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(png::Transformations::EXPAND);
+    let mut reader = decoder.read_info()?;
+    let mut buf = vec![0; reader.output_buffer_size().context("image too large")?];
+    let info = reader.next_frame(&mut buf)?;
+    let channels = info.color_type.samples();
+    let mut colours: Vec<&[u8]> = buf[..info.buffer_size()].chunks(channels).collect();
+    colours.sort_unstable();
+    colours.dedup();
+    Ok(colours.len())
+}

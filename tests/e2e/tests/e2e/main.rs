@@ -1,0 +1,3 @@
+//! End-to-end tests of the real Deskbridge window (one test binary; a module per screen).
+
+mod shell;

@@ -1,0 +1,17 @@
+// Unit tests of the status-bar wording.
+import { describe, expect, it } from "vitest";
+import { environmentLabel, statusLine } from "./status";
+
+describe("status wording", () => {
+  it("names each environment in staff words", () => {
+    expect(environmentLabel("sandbox")).toBe("Sandbox — test data");
+    expect(environmentLabel("production")).toBe("Production");
+    expect(environmentLabel("staging")).toBe("staging");
+  });
+
+  it("builds the status line from version and environment", () => {
+    expect(statusLine({ version: "0.1.0", environment: "production", dataDir: "/x" })).toBe(
+      "Deskbridge 0.1.0 · Production",
+    );
+  });
+});
