@@ -19,6 +19,19 @@ pub struct AppStatus {
     pub environment: String,
     /// This environment's data folder (holds the encrypted database).
     pub data_dir: String,
+    /// Whether the encrypted database is open; while it is not, no webhook is acknowledged.
+    pub database: DatabaseStatus,
+}
+
+/// The encrypted database's state, in words for the status bar.
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct DatabaseStatus {
+    /// True when webhooks can be stored.
+    pub ready: bool,
+    /// Why it is not ready.
+    pub problem: Option<ErrorCode>,
+    /// What staff read: the state, or what happened and what to do.
+    pub message: String,
 }
 
 /// Stable error codes the UI may branch on.
@@ -27,6 +40,16 @@ pub struct AppStatus {
 pub enum ErrorCode {
     /// The environment's data folder is gone.
     DataDirMissing,
+    /// The OS keyring is locked: the database key cannot be read.
+    KeyringLocked,
+    /// No keyring service answers (no Secret Service, no D-Bus session).
+    KeyringUnavailable,
+    /// The database exists but the keyring has no key for it.
+    DatabaseKeyMissing,
+    /// The keyring's key does not open the database.
+    DatabaseWrongKey,
+    /// The database could not be opened or used for another reason.
+    DatabaseUnavailable,
 }
 
 /// Every command's error: a code for the UI's logic and a message in front-desk words.

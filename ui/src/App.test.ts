@@ -8,9 +8,15 @@ vi.mock("./lib/bindings", () => ({ commands: { appStatus: () => answerAppStatus(
 
 import App from "./App.svelte";
 
+const readyDatabase = { ready: true, problem: null, message: "Encrypted database ready (schema 1)" };
 const sandboxStatus = {
   status: "ok",
-  data: { version: "1.2.3", environment: "sandbox", dataDir: "/data/sandbox" },
+  data: {
+    version: "1.2.3",
+    environment: "sandbox",
+    dataDir: "/data/sandbox",
+    database: readyDatabase,
+  },
 };
 
 describe("App shell", () => {
@@ -32,6 +38,28 @@ describe("App shell", () => {
     );
     expect(screen.getByTestId("data-dir").textContent).toBe("/data/sandbox");
     expect(screen.getByTestId("environment").textContent?.trim()).toBe("Sandbox — test data");
+    expect(screen.getByTestId("database-status").textContent).toBe(
+      "Encrypted database ready (schema 1)",
+    );
+    expect(screen.queryByTestId("database-problem")).toBeNull();
+  });
+
+  it("says plainly when the database is closed, and why", async () => {
+    const message = "The computer's keyring is locked, so Deskbridge cannot read its keys.";
+    answerAppStatus = async () => ({
+      status: "ok",
+      data: {
+        ...sandboxStatus.data,
+        database: { ready: false, problem: "keyring_locked", message },
+      },
+    });
+    render(App);
+    const problem = await screen.findByTestId("database-problem");
+    expect(problem.textContent).toContain(message);
+    expect(problem.textContent).toContain("Zocdoc keeps retrying");
+    expect(problem.getAttribute("role")).toBe("alert");
+    expect(problem.dataset.problem).toBe("keyring_locked");
+    expect(screen.queryByTestId("database-status")).toBeNull();
   });
 
   it("says what went wrong when the app reports an error", async () => {

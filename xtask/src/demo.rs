@@ -109,10 +109,11 @@ fn wait_for_window(app: &mut Child) -> anyhow::Result<WindowGeometry> {
             .output()
             .context("xwininfo is missing (run `cargo xtask setup`)")?;
         let geometry = WindowGeometry::parse(&String::from_utf8_lossy(&found.stdout));
-        if let (true, Some(geometry)) = (found.status.success(), geometry) {
-            if geometry.width > 1 && geometry.height > 1 {
-                return Ok(geometry);
-            }
+        if let (true, Some(geometry)) = (found.status.success(), geometry)
+            && geometry.width > 1
+            && geometry.height > 1
+        {
+            return Ok(geometry);
         }
         std::thread::sleep(Duration::from_millis(250));
     }

@@ -1,6 +1,7 @@
 //! Deskbridge's automation, run as `cargo xtask <command>`: the README's two commands (`demo`,
 //! `test`) and the maintenance commands behind them.
 
+mod bench;
 mod bindings;
 mod demo;
 mod icons;
@@ -23,6 +24,10 @@ cargo xtask <command>
                 the UI's type check and unit tests, and the end-to-end tests in a real window.
   setup [--test]
                 only installs what is missing (Debian packages, npm packages, tauri-driver).
+  bench         runs the benchmarks (release builds) and writes BENCHMARKS.md.
+  crash-test [ROUNDS]
+                kills `deskbridge-cli serve` with SIGKILL under load ROUNDS times (default 200)
+                and checks that every acknowledged webhook survived.
   bindings      regenerates ui/src/lib/bindings.ts from the Rust IPC types.
   icons         regenerates the icon set in icons/ from icons/deskbridge.svg.
 ";
@@ -40,6 +45,9 @@ fn main() -> anyhow::Result<()> {
         ["test"] => test::run(),
         ["setup"] => setup::run(setup::Needs::App),
         ["setup", "--test"] => setup::run(setup::Needs::Tests),
+        ["bench"] => bench::run(),
+        ["crash-test"] => bench::crash_test(200),
+        ["crash-test", rounds] => bench::crash_test(rounds.parse()?),
         ["bindings"] => bindings::run(),
         ["icons"] => icons::run(),
         [session::INNER, rest @ ..] => session::inner(rest),

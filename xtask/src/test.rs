@@ -29,6 +29,16 @@ pub(crate) fn run() -> anyhow::Result<()> {
     .run()
     .context("clippy found problems")?;
 
+    step("fuzz targets compile (their own workspace in fuzz/)");
+    let fuzz_manifest = crate::project_root().join("fuzz/Cargo.toml");
+    let fuzz_target = target_dir().join("fuzz");
+    cmd!(
+        sh,
+        "cargo check --locked --manifest-path {fuzz_manifest} --target-dir {fuzz_target}"
+    )
+    .run()
+    .context("a fuzz target does not compile")?;
+
     step("building the app the end-to-end tests drive");
     cmd!(
         sh,

@@ -7,6 +7,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+/// The app's identifier (as in `src-tauri/tauri.conf.json`): the application data folder is named
+/// after it, so the desktop app and `deskbridge-cli` find the same databases.
+pub const APP_IDENTIFIER: &str = "app.deskbridge.desk";
+
 /// A Zocdoc environment. Credentials, data and relay endpoints are kept apart per environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Environment {

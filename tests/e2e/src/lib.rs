@@ -7,6 +7,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -47,10 +48,25 @@ impl Drop for Driver {
 }
 
 impl App {
-    /// Starts tauri-driver and the app through it.
+    /// Starts tauri-driver and the app through it, with a fresh data folder and its own keyring
+    /// service (so tests never share keys).
     pub async fn launch() -> anyhow::Result<App> {
+        App::launch_prepared(|_| Ok(())).await
+    }
+
+    /// Like [`App::launch`], after `prepare` has set up the data folder (`XDG_DATA_HOME`).
+    pub async fn launch_prepared(
+        prepare: impl FnOnce(&Path) -> anyhow::Result<()>,
+    ) -> anyhow::Result<App> {
+        static LAUNCHES: AtomicU32 = AtomicU32::new(0);
         let binary = app_binary()?;
         let data_home = tempfile::tempdir()?;
+        prepare(data_home.path())?;
+        let keyring_service = format!(
+            "Deskbridge-e2e-{}-{}",
+            std::process::id(),
+            LAUNCHES.fetch_add(1, Ordering::Relaxed)
+        );
         let port = free_port()?;
         let native_port = free_port()?;
         let driver = Driver(
@@ -62,6 +78,7 @@ impl App {
                     &native_port.to_string(),
                 ])
                 .env("XDG_DATA_HOME", data_home.path())
+                .env("DESKBRIDGE_KEYRING_SERVICE", &keyring_service)
                 .stdout(Stdio::null())
                 .spawn()
                 .context("could not start tauri-driver (run the tests with `cargo xtask test`)")?,

@@ -6,25 +6,75 @@ import { invoke as __TAURI_INVOKE } from "@tauri-apps/api/core";
 
 /** Commands */
 export const commands = {
-	/**  Version and data-directory facts for the status bar and the IT person. */
-	appStatus: () => typedError<AppStatus, UiError>(__TAURI_INVOKE("app_status")),
+	/**  Version, data folder and database facts for the status bar and the IT person. */
+	appStatus: () => typedError<AppStatus_Serialize, UiError>(__TAURI_INVOKE("app_status")),
 };
 
 /* Types */
 /**  What the status bar shows about the running app. */
-export type AppStatus = {
+export type AppStatus = AppStatus_Serialize | AppStatus_Deserialize;
+
+/**  What the status bar shows about the running app. */
+export type AppStatus_Deserialize = {
 	/**  The app's version, as built. */
 	version: string,
 	/**  `sandbox` or `production`. */
 	environment: string,
 	/**  This environment's data folder (holds the encrypted database). */
 	dataDir: string,
+	/**  Whether the encrypted database is open; while it is not, no webhook is acknowledged. */
+	database: DatabaseStatus_Deserialize,
+};
+
+/**  What the status bar shows about the running app. */
+export type AppStatus_Serialize = {
+	/**  The app's version, as built. */
+	version: string,
+	/**  `sandbox` or `production`. */
+	environment: string,
+	/**  This environment's data folder (holds the encrypted database). */
+	dataDir: string,
+	/**  Whether the encrypted database is open; while it is not, no webhook is acknowledged. */
+	database: DatabaseStatus_Serialize,
+};
+
+/**  The encrypted database's state, in words for the status bar. */
+export type DatabaseStatus = DatabaseStatus_Serialize | DatabaseStatus_Deserialize;
+
+/**  The encrypted database's state, in words for the status bar. */
+export type DatabaseStatus_Deserialize = {
+	/**  True when webhooks can be stored. */
+	ready: boolean,
+	/**  Why it is not ready. */
+	problem?: ErrorCode | null,
+	/**  What staff read: the state, or what happened and what to do. */
+	message: string,
+};
+
+/**  The encrypted database's state, in words for the status bar. */
+export type DatabaseStatus_Serialize = {
+	/**  True when webhooks can be stored. */
+	ready: boolean,
+	/**  Why it is not ready. */
+	problem: ErrorCode | null,
+	/**  What staff read: the state, or what happened and what to do. */
+	message: string,
 };
 
 /**  Stable error codes the UI may branch on. */
 export type ErrorCode = 
 /**  The environment's data folder is gone. */
-"data_dir_missing";
+"data_dir_missing" | 
+/**  The OS keyring is locked: the database key cannot be read. */
+"keyring_locked" | 
+/**  No keyring service answers (no Secret Service, no D-Bus session). */
+"keyring_unavailable" | 
+/**  The database exists but the keyring has no key for it. */
+"database_key_missing" | 
+/**  The keyring's key does not open the database. */
+"database_wrong_key" | 
+/**  The database could not be opened or used for another reason. */
+"database_unavailable";
 
 /**  Every command's error: a code for the UI's logic and a message in front-desk words. */
 export type UiError = {

@@ -10,8 +10,12 @@ describe("status wording", () => {
   });
 
   it("builds the status line from version and environment", () => {
-    expect(statusLine({ version: "0.1.0", environment: "production", dataDir: "/x" })).toBe(
-      "Deskbridge 0.1.0 · Production",
-    );
+    const status = {
+      version: "0.1.0",
+      environment: "production",
+      dataDir: "/x",
+      database: { ready: true, problem: null, message: "ready" },
+    };
+    expect(statusLine(status)).toBe("Deskbridge 0.1.0 · Production");
   });
 });

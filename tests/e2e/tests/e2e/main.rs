@@ -1,3 +1,4 @@
 //! End-to-end tests of the real Deskbridge window (one test binary; a module per screen).
 
+mod database;
 mod shell;

@@ -57,5 +57,18 @@ async fn check_shell(app: &App) -> anyhow::Result<()> {
         data_dir,
         app.expected_data_dir("sandbox").display().to_string()
     );
+
+    // The app opened its SQLCipher database with a key it kept in the session's real keyring.
+    let database = app.by_test_id("database-status").await?.text().await?;
+    assert!(
+        database.starts_with("Encrypted database ready"),
+        "database status reads {database:?}"
+    );
+    assert!(
+        app.expected_data_dir("sandbox")
+            .join("deskbridge.sqlite3")
+            .is_file(),
+        "no database file in the data folder"
+    );
     Ok(())
 }

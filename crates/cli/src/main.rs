@@ -1,0 +1,89 @@
+//! `deskbridge-cli`: Deskbridge without a window, for the practice's IT person — receive webhooks
+//! on a direct listener, list what was received, check a captured request, store the webhook key.
+
+mod desk;
+mod events;
+mod serve;
+mod verify;
+mod webhook_key;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use deskbridge_core::environment::Environment;
+
+/// Deskbridge's headless tools. Secrets come from the OS keyring; nothing secret is printed.
+#[derive(Debug, Parser)]
+#[command(name = "deskbridge-cli", version, about)]
+struct Cli {
+    /// The Zocdoc environment whose data and keys to use.
+    #[arg(
+        long,
+        env = "DESKBRIDGE_ENVIRONMENT",
+        default_value = "sandbox",
+        global = true
+    )]
+    environment: Environment,
+    /// The application data folder (each environment has its own folder inside it). Defaults to
+    /// the desktop app's own.
+    #[arg(long, env = "DESKBRIDGE_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    /// The keyring service name holding Deskbridge's secrets (for running several desks side by
+    /// side, e.g. in tests).
+    #[arg(
+        long,
+        env = "DESKBRIDGE_KEYRING_SERVICE",
+        default_value = deskbridge_core::secrets::KEYRING_SERVICE,
+        global = true,
+        hide = true
+    )]
+    keyring_service: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Receive webhooks with the direct listener (no window) until Ctrl-C or SIGTERM.
+    Serve(serve::Args),
+    /// List received webhooks as JSON lines (never their bodies).
+    Events(events::Args),
+    /// Check a captured request (headers file + body file) against the webhook key.
+    Verify(verify::Args),
+    /// Manage the Zocdoc webhook key in the keyring.
+    #[command(subcommand)]
+    WebhookKey(webhook_key::Command),
+}
+
+#[expect(
+    clippy::print_stderr,
+    reason = "a command-line tool reports its error on stderr"
+)]
+fn main() -> std::process::ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let desk = desk::Desk::new(cli.environment, cli.data_dir, cli.keyring_service);
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(&desk, args),
+        Command::Events(args) => events::run(&desk, args),
+        Command::Verify(args) => verify::run(&desk, args),
+        Command::WebhookKey(command) => webhook_key::run(&desk, command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("deskbridge-cli: {error:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+/// Logs go to stderr (stdout carries the commands' output), filtered by `DESKBRIDGE_LOG`.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DESKBRIDGE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,147 @@
+//! The database schema as an ordered list of migrations, and the runner that applies them.
+//!
+//! The applied count is kept in SQLite's `user_version` (the scheme of `rusqlite_migration`, whose
+//! 2.x releases all require an older rusqlite than the 0.43 this crate builds SQLCipher with).
+//! Each migration runs in its own `BEGIN IMMEDIATE` transaction together with the version bump,
+//! so a crash leaves either the old or the new schema, and two processes never apply one twice.
+//! A migration, once released, is never edited: changes are new entries at the end.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// Every migration in order; `user_version` counts how many have been applied.
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1: webhooks (received and rejected), appointments and their changes, sync state, audit log.
+    r#"
+-- Authentic webhooks, exactly as received. One row per dedupe key: a duplicate delivery is
+-- counted on the existing row (`duplicates`, `last_duplicate_at`), never stored again.
+CREATE TABLE received_webhooks (
+    id                INTEGER PRIMARY KEY,
+    received_at       TEXT    NOT NULL,                -- RFC 3339 UTC, microseconds
+    webhook_timestamp INTEGER NOT NULL,                -- the webhook-timestamp header, Unix seconds
+    verdict           TEXT    NOT NULL CHECK (verdict IN ('stored', 'stale')),
+    skew_seconds      INTEGER,                         -- webhook timestamp - now, for stale ones
+    dedupe_key        TEXT    NOT NULL UNIQUE,
+    body              BLOB    NOT NULL,                -- the raw request body, byte for byte
+    body_sha256       TEXT    NOT NULL,
+    headers_json      TEXT    NOT NULL CHECK (json_valid(headers_json)),
+    appointment_id    TEXT,                            -- NULL when the payload could not be read
+    update_type       TEXT,
+    payload_error     TEXT,                            -- why the payload could not be read
+    duplicates        INTEGER NOT NULL DEFAULT 0 CHECK (duplicates >= 0),
+    last_duplicate_at TEXT,
+    processed_at      TEXT,
+    attempts          INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    last_error        TEXT,
+    CHECK ((verdict = 'stale') = (skew_seconds IS NOT NULL))
+) STRICT;
+CREATE INDEX received_webhooks_unprocessed ON received_webhooks (id) WHERE processed_at IS NULL;
+CREATE INDEX received_webhooks_appointment ON received_webhooks (appointment_id);
+
+-- Requests that failed verification: what they claimed, never their body.
+CREATE TABLE rejected_webhooks (
+    id           INTEGER PRIMARY KEY,
+    received_at  TEXT    NOT NULL,
+    reason       TEXT    NOT NULL,                     -- the verifier's reason code
+    headers_json TEXT    NOT NULL CHECK (json_valid(headers_json)),
+    body_sha256  TEXT    NOT NULL,
+    body_len     INTEGER NOT NULL CHECK (body_len >= 0)
+) STRICT;
+
+-- Appointments as last fetched from Zocdoc (AppointmentStatusResponseData), plus local facts.
+CREATE TABLE appointments (
+    id                     TEXT    PRIMARY KEY,        -- Zocdoc's appointment_id
+    status                 TEXT    NOT NULL,           -- appointment_status
+    start_time             TEXT    NOT NULL,           -- RFC 3339 UTC (Zocdoc's offset is in raw_json)
+    created_time_utc       TEXT,
+    last_modified_time_utc TEXT,
+    provider_location_id   TEXT    NOT NULL,
+    practice_id            TEXT,
+    visit_reason_id        TEXT    NOT NULL,
+    visit_type             TEXT,
+    patient_type           TEXT,
+    cancellation_reason    TEXT,
+    source                 TEXT,
+    arrived_at             TEXT,                       -- set by the desk; not a Zocdoc status
+    no_show                INTEGER NOT NULL DEFAULT 0 CHECK (no_show IN (0, 1)),
+    raw_json               TEXT    NOT NULL CHECK (json_valid(raw_json)),
+    fetched_at             TEXT    NOT NULL
+) STRICT;
+CREATE INDEX appointments_start_time ON appointments (start_time);
+CREATE INDEX appointments_last_modified ON appointments (last_modified_time_utc);
+
+-- What changed on an appointment, when: old and new values as text (JSON for structured ones).
+CREATE TABLE appointment_changes (
+    id             INTEGER PRIMARY KEY,
+    appointment_id TEXT    NOT NULL REFERENCES appointments (id),
+    at             TEXT    NOT NULL,
+    kind           TEXT    NOT NULL,
+    old_value      TEXT,
+    new_value      TEXT
+) STRICT;
+CREATE INDEX appointment_changes_appointment ON appointment_changes (appointment_id, at);
+
+-- Watermarks of the resync and other workers.
+CREATE TABLE sync_state (
+    key        TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+) STRICT;
+
+-- Who did what to which appointment; each row's hash covers the previous row's hash.
+CREATE TABLE audit_log (
+    id             INTEGER PRIMARY KEY,
+    at             TEXT    NOT NULL,
+    actor          TEXT    NOT NULL,
+    action         TEXT    NOT NULL,
+    appointment_id TEXT,
+    prev_hash      TEXT    NOT NULL,
+    hash           TEXT    NOT NULL UNIQUE
+) STRICT;
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END;
+"#,
+];
+
+/// The schema version this build writes: the number of migrations.
+pub(super) fn latest_version() -> i64 {
+    i64::try_from(MIGRATIONS.len()).expect("the number of migrations fits an i64")
+}
+
+/// Why the schema could not be brought up to date.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum MigrationError {
+    /// The database has a schema version this build does not know (written by a newer build).
+    #[error(
+        "schema version {found} is unknown to this build, which knows versions 0 to {supported}"
+    )]
+    UnknownVersion { found: i64, supported: i64 },
+    /// SQLite failed while migrating.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Applies the migrations not yet applied. Running it again changes nothing.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
+    let supported = latest_version();
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        let index = usize::try_from(found)
+            .ok()
+            .filter(|&index| index <= MIGRATIONS.len())
+            .ok_or(MigrationError::UnknownVersion { found, supported })?;
+        let Some(sql) = MIGRATIONS.get(index) else {
+            return Ok(());
+        };
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", found + 1)?;
+        tx.commit()?;
+        tracing::info!(version = found + 1, "database schema migrated");
+    }
+}
