@@ -28,11 +28,9 @@ pub fn run() -> anyhow::Result<()> {
 /// Logs go to stderr, filtered by `DESKBRIDGE_LOG` (default `info`). Logs carry ids and event types,
 /// never patient data or secrets.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DESKBRIDGE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // A second initialisation (tests) keeps the first subscriber.
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(deskbridge_core::logging::filter("DESKBRIDGE_LOG", "info"))
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -18,6 +18,16 @@ pub(crate) fn run() -> anyhow::Result<()> {
         "--bench",
         "ingest",
     ]))?;
+    step("resync benchmark (release build): 10,000 appointments from the Zocdoc emulator");
+    session("bench-session")?.run(Work::Exec(&[
+        "cargo",
+        "bench",
+        "--locked",
+        "-p",
+        "deskbridge-core",
+        "--bench",
+        "resync",
+    ]))?;
     step("relay benchmark (release build): added latency, p99 at 50/s");
     session("bench-session")?.run(Work::Exec(&[
         "cargo",

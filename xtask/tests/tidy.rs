@@ -244,3 +244,19 @@ fn icons_are_rgba_pngs_rendered_from_the_svg() {
         assert!(bytes.len() > 500, "{icon} looks empty");
     }
 }
+
+#[test]
+fn vendored_zocdoc_spec_matches_the_shared_reference() {
+    let vendored = root().join("crates/sandbox/reference/zocdoc-openapi.yml");
+    let vendored = std::fs::read(&vendored).expect("the emulator keeps a copy of Zocdoc's spec");
+    // The shared reference folder sits beside the repository in CI and on developer machines; a
+    // clone elsewhere has only the vendored copy, which is then all there is to compare.
+    let shared = root().join("../shared/reference/zocdoc-openapi.yml");
+    if let Ok(shared) = std::fs::read(shared) {
+        assert!(
+            vendored == shared,
+            "crates/sandbox/reference/zocdoc-openapi.yml differs from the shared reference: copy \
+             it over again"
+        );
+    }
+}

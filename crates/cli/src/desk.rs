@@ -6,12 +6,45 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use deskbridge_core::environment::{APP_IDENTIFIER, Environment};
 use deskbridge_core::random::OsRandom;
-use deskbridge_core::secrets::{KeyringSecrets, SecretName, SecretPurpose, SecretStore as _};
+use deskbridge_core::secrets::{
+    KeyringSecrets, SecretName, SecretPurpose, SecretStore as _, SecretValue,
+};
 use deskbridge_core::store::Store;
+use deskbridge_relay::token::TOKEN_PREFIX;
 use deskbridge_zocdoc::webhook::WebhookKey;
+
+use crate::secret_command::Secret;
 
 /// The environment variable that may carry the webhook key instead of the keyring (for scripts).
 pub(crate) const WEBHOOK_KEY_VAR: &str = "DESKBRIDGE_WEBHOOK_KEY";
+/// The environment variable that may carry the relay token instead of the keyring.
+pub(crate) const RELAY_TOKEN_VAR: &str = "DESKBRIDGE_RELAY_TOKEN";
+
+/// The Zocdoc webhook key: base64 text, as Zocdoc hands it out.
+pub(crate) const WEBHOOK_KEY: Secret = Secret {
+    purpose: SecretPurpose::WebhookKey,
+    label: "webhook key",
+    validate: |text| {
+        WebhookKey::from_base64(text)
+            .map(drop)
+            .context("that is not a valid webhook key (base64 text)")
+    },
+};
+
+/// The relay endpoint's token, as `deskbridge-relay endpoint add` printed it.
+pub(crate) const RELAY_TOKEN: Secret = Secret {
+    purpose: SecretPurpose::RelayToken,
+    label: "relay token",
+    validate: |text| {
+        if text.starts_with(TOKEN_PREFIX) && text.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(())
+        } else {
+            bail!(
+                "that is not a relay token (it starts with {TOKEN_PREFIX}, as the relay printed it)"
+            )
+        }
+    },
+};
 
 #[derive(Debug)]
 pub(crate) struct Desk {
@@ -52,26 +85,45 @@ impl Desk {
 
     /// The webhook key: from `DESKBRIDGE_WEBHOOK_KEY` when set, else from the keyring.
     pub(crate) fn webhook_key(&self) -> anyhow::Result<WebhookKey> {
-        if let Ok(text) = std::env::var(WEBHOOK_KEY_VAR) {
-            return WebhookKey::from_base64(&text)
-                .with_context(|| format!("{WEBHOOK_KEY_VAR} is not a valid webhook key"));
-        }
-        let name = SecretName::new(self.environment, SecretPurpose::WebhookKey);
-        let Some(stored) = self
-            .secrets
-            .get(&name)
-            .context("the keyring could not be read")?
-        else {
-            bail!(
-                "no {} webhook key is stored: run `deskbridge-cli --environment {} webhook-key set` \
-                 and paste the key Zocdoc gave you",
-                self.environment,
-                self.environment
-            );
+        let text = self.secret_text(WEBHOOK_KEY, WEBHOOK_KEY_VAR, "webhook-key")?;
+        WebhookKey::from_base64(text.expose_text().unwrap_or_default())
+            .context("the webhook key is not valid: store it again")
+    }
+
+    /// The relay token: from `DESKBRIDGE_RELAY_TOKEN` when set, else from the keyring.
+    pub(crate) fn relay_token(&self) -> anyhow::Result<SecretValue> {
+        self.secret_text(RELAY_TOKEN, RELAY_TOKEN_VAR, "relay-token")
+    }
+
+    /// A secret's text from its environment variable or the keyring, checked.
+    fn secret_text(
+        &self,
+        secret: Secret,
+        variable: &str,
+        command: &str,
+    ) -> anyhow::Result<SecretValue> {
+        let environment = self.environment;
+        let label = secret.label;
+        let value = match std::env::var(variable) {
+            Ok(text) => SecretValue::from_text(text),
+            Err(_) => {
+                let name = SecretName::new(environment, secret.purpose);
+                self.secrets
+                    .get(&name)
+                    .context("the keyring could not be read")?
+                    .with_context(|| {
+                        format!(
+                            "no {environment} {label} is stored: run \
+                             `deskbridge-cli --environment {environment} {command} set` and \
+                             paste it"
+                        )
+                    })?
+            }
         };
-        let text = stored
+        let text = value
             .expose_text()
-            .context("the stored webhook key is not text: store it again")?;
-        WebhookKey::from_base64(text).context("the stored webhook key is not valid: store it again")
+            .with_context(|| format!("the {label} is not text: store it again"))?;
+        (secret.validate)(text.trim()).with_context(|| format!("the {label} is not valid"))?;
+        Ok(SecretValue::from_text(text.trim().to_owned()))
     }
 }

@@ -3,9 +3,9 @@
 
 mod desk;
 mod events;
+mod secret_command;
 mod serve;
 mod verify;
-mod webhook_key;
 
 use std::path::PathBuf;
 
@@ -52,7 +52,10 @@ enum Command {
     Verify(verify::Args),
     /// Manage the Zocdoc webhook key in the keyring.
     #[command(subcommand)]
-    WebhookKey(webhook_key::Command),
+    WebhookKey(secret_command::Command),
+    /// Manage this desk's relay endpoint token in the keyring.
+    #[command(subcommand)]
+    RelayToken(secret_command::Command),
 }
 
 #[expect(
@@ -67,7 +70,8 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(&desk, args),
         Command::Events(args) => events::run(&desk, args),
         Command::Verify(args) => verify::run(&desk, args),
-        Command::WebhookKey(command) => webhook_key::run(&desk, command),
+        Command::WebhookKey(command) => secret_command::run(&desk, desk::WEBHOOK_KEY, command),
+        Command::RelayToken(command) => secret_command::run(&desk, desk::RELAY_TOKEN, command),
     };
     match result {
         Ok(code) => code,
@@ -80,10 +84,8 @@ fn main() -> std::process::ExitCode {
 
 /// Logs go to stderr (stdout carries the commands' output), filtered by `DESKBRIDGE_LOG`.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DESKBRIDGE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(deskbridge_core::logging::filter("DESKBRIDGE_LOG", "warn"))
         .with_writer(std::io::stderr)
         .init();
 }

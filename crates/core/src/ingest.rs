@@ -153,6 +153,8 @@ impl FailReason {
 
 /// A handle on the ingest pipeline. Clones share one writer; when the last handle is dropped (or
 /// [`Ingest::shutdown`] is called) the writer finishes what is queued and closes the database.
+/// Dropping the last handle waits for that (milliseconds), so the database is always closed
+/// before the process can exit.
 #[derive(Debug, Clone)]
 pub struct Ingest {
     shared: Arc<Shared>,
@@ -168,6 +170,32 @@ struct Shared {
     closed: FailReason,
     /// Resolves (its sender is dropped) when the writer thread has closed the database.
     writer_done: watch::Receiver<()>,
+    /// The writer thread, joined when the last handle goes.
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for Shared {
+    /// Closes the queue, lets the writer finish what is queued, and waits until it has closed the
+    /// database: a process must never exit (and tear down the crypto library SQLCipher uses)
+    /// under a writer that is still encrypting pages.
+    fn drop(&mut self) {
+        drop(
+            self.queue
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        let writer = self
+            .writer
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(writer) = writer
+            && writer.join().is_err()
+        {
+            tracing::error!("the database writer panicked");
+        }
+    }
 }
 
 /// A write for the writer thread, with where to send its result.
@@ -193,7 +221,7 @@ impl Ingest {
     ) -> std::io::Result<Ingest> {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let (done, writer_done) = watch::channel(());
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name(format!("deskbridge-writer-{}", store.environment()))
             .spawn(move || run_writer(store, receiver, done))?;
         Ok(Ingest {
@@ -203,6 +231,7 @@ impl Ingest {
                 queue: Mutex::new(Some(sender)),
                 closed: FailReason::WriterStopped,
                 writer_done,
+                writer: Mutex::new(Some(writer)),
             }),
         })
     }
@@ -218,6 +247,7 @@ impl Ingest {
                 queue: Mutex::new(None),
                 closed: FailReason::StoreUnavailable,
                 writer_done,
+                writer: Mutex::new(None),
             }),
         }
     }

@@ -1,9 +1,17 @@
 //! Deskbridge's domain and storage: environments and data directories, the encrypted store, ingest,
 //! processing, resync, the Caspio outbox and analytics. Knows nothing of Tauri.
 
+pub mod appointments;
 pub mod clock;
 pub mod environment;
 pub mod ingest;
+pub mod logging;
+pub mod participants;
+pub mod processing;
 pub mod random;
+pub mod reader;
+pub mod resync;
 pub mod secrets;
 pub mod store;
+#[cfg(test)]
+mod testing;

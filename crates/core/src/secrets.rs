@@ -25,6 +25,8 @@ pub enum SecretPurpose {
     DatabaseKey,
     /// The shared key Zocdoc signs webhooks with, kept as the base64 text Zocdoc hands out.
     WebhookKey,
+    /// The token of this desk's relay endpoint, as `deskbridge-relay endpoint add` printed it.
+    RelayToken,
 }
 
 impl SecretPurpose {
@@ -33,6 +35,7 @@ impl SecretPurpose {
         match self {
             SecretPurpose::DatabaseKey => "database-key",
             SecretPurpose::WebhookKey => "webhook-key",
+            SecretPurpose::RelayToken => "relay-token",
         }
     }
 }

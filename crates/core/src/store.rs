@@ -496,8 +496,7 @@ impl Store {
         .collect()
     }
 
-    /// The connection, for tests that inspect or sabotage it.
-    #[cfg(test)]
+    /// The connection, for this crate's readers and for tests that inspect or sabotage it.
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
@@ -961,6 +960,7 @@ mod tests {
                 "appointment_changes",
                 "appointments",
                 "audit_log",
+                "participants",
                 "received_webhooks",
                 "rejected_webhooks",
                 "sync_state",

@@ -61,7 +61,8 @@ enum EndpointCommand {
     List,
     /// Revoke an endpoint: its URL answers 404 and its tunnel is closed.
     Revoke {
-        /// The endpoint's id.
+        /// The endpoint's id. Ids are URL-safe base64 and may start with `-`.
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
 }
@@ -214,4 +215,26 @@ fn endpoint(config: &RelayConfig, command: EndpointCommand) -> anyhow::Result<()
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    #[test]
+    fn an_endpoint_id_starting_with_a_dash_is_an_id_not_a_flag() {
+        let cli = Cli::try_parse_from([
+            "deskbridge-relay",
+            "endpoint",
+            "revoke",
+            "-vJ3kQ9x2mZpLw7Yt5aBcD",
+        ])
+        .unwrap();
+        let Command::Endpoint(EndpointCommand::Revoke { id }) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(id, "-vJ3kQ9x2mZpLw7Yt5aBcD");
+    }
 }

@@ -2,5 +2,6 @@
 //! SQLCipher database and the real Secret Service of the session `cargo xtask test` provides.
 
 mod crash;
+mod relay;
 mod serve;
 mod support;

@@ -124,6 +124,11 @@ pub(crate) fn event_body(appointment_id: &str, update_type: &str) -> Vec<u8> {
 
 /// The request bytes of a webhook POST signed now (or with a bad signature when `forged`).
 pub(crate) fn signed_request(body: &[u8], forged: bool) -> Vec<u8> {
+    signed_request_to("/webhooks/zocdoc", body, forged)
+}
+
+/// Like [`signed_request`], posted to `path`.
+pub(crate) fn signed_request_to(path: &str, body: &[u8], forged: bool) -> Vec<u8> {
     let timestamp = jiff::Timestamp::now().as_second();
     let signature = if forged {
         webhook::sign(
@@ -135,7 +140,7 @@ pub(crate) fn signed_request(body: &[u8], forged: bool) -> Vec<u8> {
         webhook::sign(&key(), timestamp, body)
     };
     let mut request = format!(
-        "POST /webhooks/zocdoc HTTP/1.1\r\nHost: desk\r\nContent-Type: application/json\r\n\
+        "POST {path} HTTP/1.1\r\nHost: desk\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nwebhook-timestamp: {timestamp}\r\nwebhook-signature: {signature}\r\n\
          Connection: close\r\n\r\n",
         body.len()

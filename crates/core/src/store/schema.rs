@@ -106,6 +106,21 @@ BEGIN
     SELECT RAISE(ABORT, 'the audit log is append-only');
 END;
 "#,
+    // 2: processing of received webhooks (when a failed row is tried again, rows given up on);
+    // patients' details fetched on demand.
+    r#"
+-- A failed row waits until `next_attempt_at`; a row Zocdoc no longer knows (404) or whose payload
+-- could not be read is given up (`gave_up_at`, with `last_error`) and stays visible, never deleted.
+ALTER TABLE received_webhooks ADD COLUMN next_attempt_at TEXT;
+ALTER TABLE received_webhooks ADD COLUMN gave_up_at TEXT;
+
+-- The patient behind an appointment (PHI), fetched when staff open it; the latest copy only.
+CREATE TABLE participants (
+    appointment_id TEXT PRIMARY KEY,                   -- Zocdoc's appointment_id
+    details_json   TEXT NOT NULL CHECK (json_valid(details_json)),
+    fetched_at     TEXT NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The schema version this build writes: the number of migrations.
