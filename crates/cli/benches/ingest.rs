@@ -110,9 +110,12 @@ impl Server {
     }
 }
 
+/// A signed webhook for appointment `id`, updated now: like Zocdoc's, every update carries its own
+/// `appointment_updated_timestamp` (100 ns precision, as Zocdoc writes it).
 fn request(id: &str, keep_alive: bool) -> Vec<u8> {
+    let updated = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.7fZ");
     let body = format!(
-        r#"{{"data":{{"appointment_data":{{"appointment_id":"{id}","appointment_updated_timestamp":"2026-11-25T09:00:00Z","appointment_update_type":"created"}},"data_type":"appointment_data"}},"event_type":"appointment_updated"}}"#
+        r#"{{"data":{{"appointment_data":{{"appointment_id":"{id}","appointment_updated_timestamp":"{updated}","appointment_update_type":"created"}},"data_type":"appointment_data"}},"event_type":"appointment_updated"}}"#
     );
     let timestamp = jiff::Timestamp::now().as_second();
     let key = WebhookKey::from_base64(KEY_BASE64).unwrap();

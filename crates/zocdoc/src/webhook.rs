@@ -26,7 +26,7 @@
 //! assert_eq!(event.update_type, webhook::UpdateType::Cancelled);
 //! assert_eq!(
 //!     webhook::dedupe_key(body).as_str(),
-//!     "appointment:a1:cancelled:2023-06-14T17:06:54Z"
+//!     "update:2023-06-14T17%3A06%3A54Z:a1:cancelled"
 //! );
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

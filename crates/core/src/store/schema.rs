@@ -126,6 +126,32 @@ CREATE TABLE participants (
     r#"
 DROP INDEX received_webhooks_appointment;
 "#,
+    // 4: content dedupe keys lead with the update's timestamp (`update:<updated>:<id>:<type>`, each
+    // part escaped), so the unique index grows at its right edge as events arrive instead of
+    // dirtying a random page per event. Keys of the old `appointment:<id>:<type>:<updated>` form
+    // are rewritten; `sha256:` keys stay. No old key starts with `update:`, so no rewrite collides.
+    r#"
+UPDATE received_webhooks
+SET dedupe_key = 'update:' || replace(replace(parts.updated, '%', '%25'), ':', '%3A')
+                 || ':' || parts.appointment || ':' || parts.update_type
+FROM (
+    SELECT row_id,
+           appointment,
+           substr(tail, 1, instr(tail, ':') - 1) AS update_type,
+           substr(tail, instr(tail, ':') + 1)    AS updated
+    FROM (
+        SELECT row_id,
+               substr(rest, 1, instr(rest, ':') - 1) AS appointment,
+               substr(rest, instr(rest, ':') + 1)    AS tail
+        FROM (
+            SELECT id AS row_id, substr(dedupe_key, 13) AS rest
+            FROM received_webhooks
+            WHERE substr(dedupe_key, 1, 12) = 'appointment:'
+        )
+    )
+) AS parts
+WHERE received_webhooks.id = parts.row_id;
+"#,
 ];
 
 /// The schema version this build writes: the number of migrations.
@@ -163,5 +189,70 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
         tx.pragma_update(None, "user_version", found + 1)?;
         tx.commit()?;
         tracing::info!(version = found + 1, "database schema migrated");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database left at `version` by an older build.
+    fn database_at(version: usize) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..version] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", i64::try_from(version).unwrap())
+            .unwrap();
+        conn
+    }
+
+    fn insert_webhook(conn: &Connection, dedupe_key: &str) {
+        conn.execute(
+            "INSERT INTO received_webhooks (received_at, webhook_timestamp, verdict, dedupe_key, \
+             body, body_sha256, headers_json) VALUES ('t', 0, 'stored', ?1, x'', '', '{}')",
+            [dedupe_key],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn migration_4_rewrites_content_keys_to_lead_with_the_update_time() {
+        let mut conn = database_at(3);
+        for key in [
+            "appointment:62g4ar44-1yv9:updated:2023-06-14T17:06:54.9430804Z",
+            "appointment:x%3Aupdated:created:t",
+            "appointment:a%25b:cancelled:2023-06-14 17:06:54",
+            "appointment:a::",
+            "sha256:00ff",
+        ] {
+            insert_webhook(&conn, key);
+        }
+        migrate(&mut conn).unwrap();
+        let keys: Vec<String> = conn
+            .prepare("SELECT dedupe_key FROM received_webhooks ORDER BY id")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            keys,
+            [
+                "update:2023-06-14T17%3A06%3A54.9430804Z:62g4ar44-1yv9:updated",
+                "update:t:x%3Aupdated:created",
+                "update:2023-06-14 17%3A06%3A54:a%25b:cancelled",
+                "update::a:",
+                "sha256:00ff",
+            ]
+        );
+        let redelivered = br#"{"event_type":"appointment_updated","data":{"data_type":"appointment_data",
+            "appointment_data":{"appointment_id":"62g4ar44-1yv9","appointment_update_type":"updated",
+            "appointment_updated_timestamp":"2023-06-14T17:06:54.9430804Z"}}}"#;
+        assert_eq!(
+            deskbridge_zocdoc::webhook::dedupe_key(redelivered).as_str(),
+            keys[0],
+            "a retry arriving after the upgrade finds the migrated row"
+        );
     }
 }

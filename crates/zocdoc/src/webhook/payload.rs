@@ -55,17 +55,19 @@ impl WebhookEvent {
     }
 
     /// The content-based dedupe key
-    /// `appointment:<appointment_id>:<update type>:<appointment_updated_timestamp as sent>`.
+    /// `update:<appointment_updated_timestamp as sent>:<appointment_id>:<update type>`.
     ///
-    /// `%` and `:` in the appointment id and the update type are written `%25` and `%3A`, so
-    /// that distinct events never share a key. `None` when the event has no
+    /// `%` and `:` in each part are written `%25` and `%3A`, so that distinct events never share
+    /// a key. The key leads with the update's time so that, as events arrive in time order, the
+    /// store's unique index on it grows at its right edge rather than at a random page. `None` when the event has no
     /// `appointment_updated_timestamp` (keying such events by id and type alone could merge
     /// distinct updates) or when the key would exceed 512 bytes; [`dedupe_key`] then falls back
     /// to the body's hash.
     pub fn dedupe_key(&self) -> Option<DedupeKey> {
         let updated = self.appointment_updated_timestamp.as_deref()?;
         let key = format!(
-            "appointment:{}:{}:{updated}",
+            "update:{}:{}:{}",
+            escape_component(updated),
             escape_component(&self.appointment_id),
             escape_component(self.update_type.as_str()),
         );
@@ -208,7 +210,7 @@ pub fn parse_event(body: &[u8]) -> Result<WebhookEvent, PayloadError> {
 
 /// A deduplication key for a webhook body: equal for retries of the same event.
 ///
-/// Either `appointment:<appointment_id>:<update type>:<appointment_updated_timestamp as sent>`
+/// Either `update:<appointment_updated_timestamp as sent>:<appointment_id>:<update type>`
 /// (see [`WebhookEvent::dedupe_key`]) or, for a body that does not parse or lacks the updated
 /// timestamp, `sha256:<lowercase hex of sha256(body)>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -359,8 +361,8 @@ mod tests {
   "webhook_timestamp": "2023-06-14T17:08:54.9430839Z"
 }"#;
 
-    const GUIDE_DEDUPE_KEY: &str = "appointment:62g4ar44-1yv9-0931-dl3t-e9c2174kks09:updated:\
-                                    2023-06-14T17:06:54.9430804Z";
+    const GUIDE_DEDUPE_KEY: &str = "update:2023-06-14T17%3A06%3A54.9430804Z:\
+                                    62g4ar44-1yv9-0931-dl3t-e9c2174kks09:updated";
 
     /// A minimal body with the given appointment id, update type and updated timestamp.
     fn body(id: &str, update_type: &str, updated: &str) -> Vec<u8> {
@@ -685,7 +687,7 @@ mod tests {
         assert_eq!(event.appointment_updated_at(), None);
         assert_eq!(
             event.dedupe_key().map(DedupeKey::into_string).as_deref(),
-            Some("appointment:62g4ar44-1yv9-0931-dl3t-e9c2174kks09:updated:2023-06-14 17:06:54")
+            Some("update:2023-06-14 17%3A06%3A54:62g4ar44-1yv9-0931-dl3t-e9c2174kks09:updated")
         );
     }
 
@@ -720,10 +722,10 @@ mod tests {
         let one = dedupe_key(&body("x:updated", "created", "t"));
         let two = dedupe_key(&body("x", "updated", "created:t"));
         assert_ne!(one, two);
-        assert_eq!(one.as_str(), "appointment:x%3Aupdated:created:t");
-        assert_eq!(two.as_str(), "appointment:x:updated:created:t");
+        assert_eq!(one.as_str(), "update:t:x%3Aupdated:created");
+        assert_eq!(two.as_str(), "update:created%3At:x:updated");
         let percent = dedupe_key(&body("x%3Aupdated", "created", "t"));
-        assert_eq!(percent.as_str(), "appointment:x%253Aupdated:created:t");
+        assert_eq!(percent.as_str(), "update:t:x%253Aupdated:created");
         assert_ne!(percent, one);
     }
 
@@ -825,7 +827,7 @@ mod tests {
             other_id in "[a-z0-9:%-]{1,20}",
         ) {
             let key = dedupe_key(&body(&id, &update_type, &updated));
-            prop_assert!(key.as_str().starts_with("appointment:"));
+            prop_assert!(key.as_str().starts_with("update:"));
             prop_assert_eq!(&key, &dedupe_key(&body(&id, &update_type, &updated)));
             let other = dedupe_key(&body(&other_id, &update_type, &updated));
             prop_assert_eq!(id == other_id, key == other);
