@@ -45,11 +45,13 @@ pub enum ChangeKind {
     AttachmentUploaded,
     /// Zocdoc reported another attribute change: new value is its `attribute_path`.
     AttributeChanged,
+    /// The desk marked the patient arrived: new value is when (a local fact, not a Zocdoc status).
+    Arrived,
 }
 
 impl ChangeKind {
     /// Every kind.
-    pub const ALL: [ChangeKind; 10] = [
+    pub const ALL: [ChangeKind; 11] = [
         ChangeKind::Created,
         ChangeKind::StatusChanged,
         ChangeKind::StartMoved,
@@ -60,6 +62,7 @@ impl ChangeKind {
         ChangeKind::NotesChanged,
         ChangeKind::AttachmentUploaded,
         ChangeKind::AttributeChanged,
+        ChangeKind::Arrived,
     ];
 
     /// The stored text form.
@@ -75,6 +78,7 @@ impl ChangeKind {
             ChangeKind::NotesChanged => "notes_changed",
             ChangeKind::AttachmentUploaded => "attachment_uploaded",
             ChangeKind::AttributeChanged => "attribute_changed",
+            ChangeKind::Arrived => "arrived",
         }
     }
 
@@ -350,18 +354,8 @@ pub(crate) fn upsert(
         fetched_at,
     ])?;
     let at = new.last_modified_time_utc.clone().unwrap_or(fetched_at);
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO appointment_changes (appointment_id, at, kind, old_value, new_value)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
     for change in &changes {
-        insert.execute(params![
-            new.id,
-            at,
-            change.kind.as_str(),
-            change.old_value,
-            change.new_value
-        ])?;
+        insert_change(conn, &new.id, &at, change)?;
     }
     Ok(Upserted {
         created: old.is_none(),
@@ -370,6 +364,57 @@ pub(crate) fn upsert(
 }
 
 /// The change history of one appointment, oldest first: (at, kind, old, new).
+/// Appends one history entry.
+pub(crate) fn insert_change(
+    conn: &Connection,
+    id: &str,
+    at: &str,
+    change: &Change,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO appointment_changes (appointment_id, at, kind, old_value, new_value)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        id,
+        at,
+        change.kind.as_str(),
+        change.old_value,
+        change.new_value
+    ])?;
+    Ok(())
+}
+
+/// Sets the status Zocdoc answered to a write, with its history entry. `None` when the status
+/// did not move or the appointment is not stored (the next resync or webhook brings it in full).
+pub(crate) fn apply_status(
+    conn: &Connection,
+    id: &str,
+    new: &str,
+    now: Timestamp,
+) -> Result<Option<Change>, StoreError> {
+    let Some(old) = load(conn, id)? else {
+        return Ok(None);
+    };
+    if old.status == new {
+        return Ok(None);
+    }
+    let at = format_timestamp(now);
+    conn.execute(
+        "UPDATE appointments SET status = ?2,
+             raw_json = json_set(raw_json, '$.appointment_status', ?2), fetched_at = ?3
+         WHERE id = ?1",
+        params![id, new, at],
+    )?;
+    let change = Change::new(
+        ChangeKind::StatusChanged,
+        Some(old.status),
+        Some(new.to_owned()),
+    );
+    insert_change(conn, id, &at, &change)?;
+    Ok(Some(change))
+}
+
 pub(crate) fn history(conn: &Connection, id: &str) -> Result<Vec<(String, Change)>, StoreError> {
     let mut statement = conn.prepare_cached(
         "SELECT at, kind, old_value, new_value FROM appointment_changes
@@ -433,38 +478,17 @@ impl Store {
         answer: &StatusChange,
         now: Timestamp,
     ) -> Result<Option<Change>, StoreError> {
-        let id = answer.appointment_id.as_str();
-        let new = answer.appointment_status.as_str().to_owned();
         let tx = self
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let Some(old) = load(&tx, id)? else {
-            return Ok(None);
-        };
-        if old.status == new {
-            return Ok(None);
-        }
-        let at = format_timestamp(now);
-        tx.execute(
-            "UPDATE appointments SET status = ?2,
-                 raw_json = json_set(raw_json, '$.appointment_status', ?2), fetched_at = ?3
-             WHERE id = ?1",
-            params![id, new, at],
-        )?;
-        let change = Change::new(ChangeKind::StatusChanged, Some(old.status), Some(new));
-        tx.execute(
-            "INSERT INTO appointment_changes (appointment_id, at, kind, old_value, new_value)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                id,
-                at,
-                change.kind.as_str(),
-                change.old_value,
-                change.new_value
-            ],
+        let change = apply_status(
+            &tx,
+            answer.appointment_id.as_str(),
+            answer.appointment_status.as_str(),
+            now,
         )?;
         tx.commit()?;
-        Ok(Some(change))
+        Ok(change)
     }
 }
 

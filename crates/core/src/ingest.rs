@@ -22,7 +22,7 @@ use http::HeaderMap;
 use http::header::{CONTENT_TYPE, USER_AGENT};
 use jiff::Timestamp;
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::clock::Clock;
 use crate::store::{self, Inserted, NewReceived, NewRejected, Store};
@@ -111,6 +111,23 @@ impl Outcome {
     }
 }
 
+/// What one handled request came to, for whoever follows the pipeline ([`Ingest::subscribe`]):
+/// the processing worker, the board, the webhook inspector. Ids and types only, never a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// The outcome, as the sender was told it.
+    pub outcome: Outcome,
+    /// When the request was received.
+    pub received_at: Timestamp,
+    /// The appointment the payload named, when it could be read.
+    pub appointment_id: Option<String>,
+    /// `appointment_update_type`, when the payload could be read.
+    pub update_type: Option<String>,
+}
+
+/// How many notices a slow subscriber may fall behind before it misses some (it is told so).
+const NOTICE_CAPACITY: usize = 1024;
+
 /// Why an authentic (or unverifiable) request could not be stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum FailReason {
@@ -164,6 +181,8 @@ pub struct Ingest {
 struct Shared {
     key: Option<WebhookKey>,
     clock: Arc<dyn Clock>,
+    /// Every handled request's [`Notice`], sent after its outcome is final.
+    notices: broadcast::Sender<Notice>,
     /// `None` once shut down (or when there never was a store).
     queue: Mutex<Option<mpsc::Sender<Request>>>,
     /// What requests get when there is no queue.
@@ -228,6 +247,7 @@ impl Ingest {
             shared: Arc::new(Shared {
                 key,
                 clock,
+                notices: broadcast::channel(NOTICE_CAPACITY).0,
                 queue: Mutex::new(Some(sender)),
                 closed: FailReason::WriterStopped,
                 writer_done,
@@ -244,6 +264,7 @@ impl Ingest {
             shared: Arc::new(Shared {
                 key,
                 clock,
+                notices: broadcast::channel(NOTICE_CAPACITY).0,
                 queue: Mutex::new(None),
                 closed: FailReason::StoreUnavailable,
                 writer_done,
@@ -261,14 +282,29 @@ impl Ingest {
             return Outcome::Failed(FailReason::NoWebhookKey);
         };
         let received_at = self.shared.clock.now();
-        match webhook::verify(key, &headers, &body, received_at) {
+        let notice = match webhook::verify(key, &headers, &body, received_at) {
             Ok(verified) => self.accept(verified, &headers, body, received_at).await,
             Err(err) => {
                 let reason = err.reason_code();
                 self.reject(reason, &headers, &body, received_at).await;
-                Outcome::Rejected(reason)
+                Notice {
+                    outcome: Outcome::Rejected(reason),
+                    received_at,
+                    appointment_id: None,
+                    update_type: None,
+                }
             }
-        }
+        };
+        let outcome = notice.outcome;
+        // No subscriber is not an error: the notice is for whoever listens.
+        let _ = self.shared.notices.send(notice);
+        outcome
+    }
+
+    /// Follows every handled request from now on: one [`Notice`] each, after its outcome is
+    /// final (for acknowledging outcomes: after the commit).
+    pub fn subscribe(&self) -> broadcast::Receiver<Notice> {
+        self.shared.notices.subscribe()
     }
 
     /// Stops taking requests, lets the writer finish what is queued, and waits until it has
@@ -292,7 +328,7 @@ impl Ingest {
         headers: &HeaderMap,
         body: Bytes,
         received_at: Timestamp,
-    ) -> Outcome {
+    ) -> Notice {
         let (appointment_id, update_type, payload_error) = match webhook::parse_event(&body) {
             Ok(event) => (
                 Some(event.appointment_id),
@@ -347,7 +383,12 @@ impl Ingest {
                 "webhook ingested"
             ),
         }
-        outcome
+        Notice {
+            outcome,
+            received_at,
+            appointment_id,
+            update_type,
+        }
     }
 
     async fn reject(
@@ -818,6 +859,31 @@ mod tests {
         assert_eq!(listed[0].id, id);
         assert_eq!(listed[0].received_at, now());
         assert_eq!(listed[0].update_type.as_deref(), Some("created"));
+    }
+
+    #[tokio::test]
+    async fn subscribers_get_a_notice_per_request_after_its_outcome() {
+        let fx = Fixture::new();
+        let mut notices = fx.ingest.subscribe();
+        let stored = fx.ingest.ingest(fx.webhook("appt-1", "created")).await;
+        let duplicate = fx.ingest.ingest(fx.webhook("appt-1", "created")).await;
+        let mut forged = fx.webhook("appt-2", "cancelled");
+        forged.body = Bytes::from(body("appt-3", "cancelled"));
+        let rejected = fx.ingest.ingest(forged).await;
+        let seen: Vec<Notice> = (0..3).map(|_| notices.try_recv().unwrap()).collect();
+        assert_eq!(
+            seen.iter().map(|notice| notice.outcome).collect::<Vec<_>>(),
+            [stored, duplicate, rejected]
+        );
+        assert!(matches!(rejected, Outcome::Rejected(_)));
+        assert_eq!(seen[0].appointment_id.as_deref(), Some("appt-1"));
+        assert_eq!(seen[0].update_type.as_deref(), Some("created"));
+        assert_eq!(seen[0].received_at, now());
+        assert_eq!(
+            seen[2].appointment_id, None,
+            "a forged request names nothing"
+        );
+        assert!(notices.try_recv().is_err());
     }
 
     #[tokio::test]

@@ -12,6 +12,7 @@ pub mod random;
 pub mod reader;
 pub mod resync;
 pub mod secrets;
+pub mod staff_actions;
 pub mod store;
 #[cfg(test)]
 mod testing;

@@ -12,4 +12,5 @@ mod end_to_end;
 mod keyring;
 mod participants;
 mod resync;
+mod staff_actions;
 mod store;
