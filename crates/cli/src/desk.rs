@@ -11,6 +11,7 @@ use deskbridge_core::secrets::{
 };
 use deskbridge_core::store::Store;
 use deskbridge_relay::token::TOKEN_PREFIX;
+use deskbridge_zocdoc::api::{Client, ClientId, ClientSecret, Environment as ZocdocEnvironment};
 use deskbridge_zocdoc::webhook::WebhookKey;
 
 use crate::secret_command::Secret;
@@ -45,6 +46,37 @@ pub(crate) const RELAY_TOKEN: Secret = Secret {
         }
     },
 };
+
+/// The client id of the practice's Zocdoc API credentials.
+pub(crate) const ZOCDOC_CLIENT_ID: Secret = Secret {
+    purpose: SecretPurpose::ZocdocClientId,
+    label: "Zocdoc client id",
+    validate: |text| {
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(())
+        } else {
+            bail!("that is not a Zocdoc client id (printable text without spaces)")
+        }
+    },
+};
+
+/// The client secret of the practice's Zocdoc API credentials.
+pub(crate) const ZOCDOC_CLIENT_SECRET: Secret = Secret {
+    purpose: SecretPurpose::ZocdocClientSecret,
+    label: "Zocdoc client secret",
+    validate: |text| {
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(())
+        } else {
+            bail!("that is not a Zocdoc client secret (printable text without spaces)")
+        }
+    },
+};
+
+/// Where a test or a sandbox set-up points the Zocdoc client instead of Zocdoc's own hosts.
+pub(crate) const ZOCDOC_BASE_URL_VAR: &str = "DESKBRIDGE_ZOCDOC_BASE_URL";
+/// The token URL to use with [`ZOCDOC_BASE_URL_VAR`].
+pub(crate) const ZOCDOC_TOKEN_URL_VAR: &str = "DESKBRIDGE_ZOCDOC_TOKEN_URL";
 
 #[derive(Debug)]
 pub(crate) struct Desk {
@@ -93,6 +125,51 @@ impl Desk {
     /// The relay token: from `DESKBRIDGE_RELAY_TOKEN` when set, else from the keyring.
     pub(crate) fn relay_token(&self) -> anyhow::Result<SecretValue> {
         self.secret_text(RELAY_TOKEN, RELAY_TOKEN_VAR, "relay-token")
+    }
+
+    /// The Zocdoc API client, when both credentials are in the keyring; `None` when neither is.
+    pub(crate) fn zocdoc_client(&self) -> anyhow::Result<Option<Client>> {
+        let read = |secret: Secret| -> anyhow::Result<Option<SecretValue>> {
+            self.secrets
+                .get(&SecretName::new(self.environment, secret.purpose))
+                .context("the keyring could not be read")
+        };
+        let (id, secret) = match (read(ZOCDOC_CLIENT_ID)?, read(ZOCDOC_CLIENT_SECRET)?) {
+            (None, None) => return Ok(None),
+            (Some(id), Some(secret)) => (id, secret),
+            _ => bail!(
+                "only half of the {} Zocdoc API credentials is stored: set both \
+                 (zocdoc-client-id set, zocdoc-client-secret set)",
+                self.environment
+            ),
+        };
+        let text = |value: SecretValue, label: &str| -> anyhow::Result<String> {
+            Ok(value
+                .expose_text()
+                .with_context(|| format!("the stored {label} is not text: store it again"))?
+                .trim()
+                .to_owned())
+        };
+        let environment = match self.environment {
+            Environment::Sandbox => ZocdocEnvironment::Sandbox,
+            Environment::Production => ZocdocEnvironment::Production,
+        };
+        let mut builder = Client::builder(
+            environment,
+            ClientId::new(text(id, ZOCDOC_CLIENT_ID.label)?),
+            ClientSecret::new(text(secret, ZOCDOC_CLIENT_SECRET.label)?),
+        );
+        if let Ok(url) = std::env::var(ZOCDOC_BASE_URL_VAR) {
+            builder = builder.base_url(url);
+        }
+        if let Ok(url) = std::env::var(ZOCDOC_TOKEN_URL_VAR) {
+            builder = builder.token_url(url);
+        }
+        Ok(Some(
+            builder
+                .build()
+                .context("the Zocdoc API client could not be set up")?,
+        ))
     }
 
     /// A secret's text from its environment variable or the keyring, checked.

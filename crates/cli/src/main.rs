@@ -56,6 +56,12 @@ enum Command {
     /// Manage this desk's relay endpoint token in the keyring.
     #[command(subcommand)]
     RelayToken(secret_command::Command),
+    /// Manage the client id of the practice's Zocdoc API credentials in the keyring.
+    #[command(subcommand)]
+    ZocdocClientId(secret_command::Command),
+    /// Manage the client secret of the practice's Zocdoc API credentials in the keyring.
+    #[command(subcommand)]
+    ZocdocClientSecret(secret_command::Command),
 }
 
 #[expect(
@@ -72,6 +78,12 @@ fn main() -> std::process::ExitCode {
         Command::Verify(args) => verify::run(&desk, args),
         Command::WebhookKey(command) => secret_command::run(&desk, desk::WEBHOOK_KEY, command),
         Command::RelayToken(command) => secret_command::run(&desk, desk::RELAY_TOKEN, command),
+        Command::ZocdocClientId(command) => {
+            secret_command::run(&desk, desk::ZOCDOC_CLIENT_ID, command)
+        }
+        Command::ZocdocClientSecret(command) => {
+            secret_command::run(&desk, desk::ZOCDOC_CLIENT_SECRET, command)
+        }
     };
     match result {
         Ok(code) => code,

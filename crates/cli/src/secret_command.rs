@@ -1,4 +1,5 @@
-//! `webhook-key` and `relay-token` (`set|check|delete`): the desk's secrets in the keyring. A
+//! `webhook-key`, `relay-token`, `zocdoc-client-id` and `zocdoc-client-secret` (`set|check|delete`):
+//! the desk's secrets in the keyring. A
 //! secret is read from standard input, never from the command line (which other users can see),
 //! and never printed.
 

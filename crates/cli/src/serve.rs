@@ -1,5 +1,6 @@
 //! `serve`: receive Zocdoc webhooks without a window, until Ctrl-C or SIGTERM — on the direct
-//! listener, through the relay tunnel (`--relay`), or both. Refuses to start (so senders get no
+//! listener, through the relay tunnel (`--relay`), or both — and, with Zocdoc API credentials in
+//! the keyring, process each one, resync at start-up and after every tunnel reconnection. Refuses to start (so senders get no
 //! connection and retry) when the webhook key or the encrypted store cannot be had.
 
 use std::io::Write as _;
@@ -9,12 +10,14 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use deskbridge_core::clock::SystemClock;
-use deskbridge_core::ingest::Ingest;
-use deskbridge_relay::client::{Connected, TunnelClient, TunnelConfig, TunnelState};
-use deskbridge_relay::direct::{self, WEBHOOK_PATH};
-use deskbridge_relay::http_server::Server;
+use deskbridge_core::resync::GapRecovered;
+use deskbridge_relay::client::{TunnelConfig, TunnelState};
+use deskbridge_relay::direct::WEBHOOK_PATH;
+use deskbridge_service::{
+    ApiHealth, DeskService, ResyncState, ServiceConfig, ServiceEvent, ServiceStatus,
+};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::broadcast;
 
 use crate::desk::Desk;
 
@@ -54,67 +57,104 @@ pub(crate) fn run(desk: &Desk, args: Args) -> anyhow::Result<ExitCode> {
         Some(url) => Some((url.clone(), desk.relay_token()?)),
         None => None,
     };
+    let zocdoc = desk.zocdoc_client()?;
+    let has_zocdoc = zocdoc.is_some();
     let runtime = tokio::runtime::Runtime::new().context("could not start the async runtime")?;
     runtime.block_on(async {
-        let ingest = Ingest::start(store, Some(key), Arc::new(SystemClock))
-            .context("could not start the database writer")?;
-        let tunnel = match relay {
-            Some((url, token)) => {
-                let config = TunnelConfig::new(url, token, format!("deskbridge-cli {}", env!("CARGO_PKG_VERSION")));
-                let client = TunnelClient::start(config, ingest.clone(), |link: Connected| {
-                    tracing::info!(at = %link.at, down_since = ?link.disconnected_since, "relay tunnel up: gap recovery point");
-                })
-                .context("could not start the relay tunnel")?;
-                tokio::spawn(report_tunnel(client.state()));
-                Some(client)
-            }
-            None => None,
-        };
-        if args.no_direct {
-            shutdown_signal().await;
-        } else {
-            let listener = TcpListener::bind(args.listen)
-                .await
-                .with_context(|| format!("could not listen on {}", args.listen))?;
-            let address = listener.local_addr()?;
+        let mut config = ServiceConfig::new(store, Arc::new(SystemClock));
+        config.webhook_key = Some(key);
+        config.zocdoc = zocdoc;
+        config.tunnel = relay.map(|(url, token)| {
+            TunnelConfig::new(
+                url,
+                token,
+                format!("deskbridge-cli {}", env!("CARGO_PKG_VERSION")),
+            )
+        });
+        if !args.no_direct {
+            config.direct = Some(
+                TcpListener::bind(args.listen)
+                    .await
+                    .with_context(|| format!("could not listen on {}", args.listen))?,
+            );
+        }
+        let service = DeskService::start(config)
+            .await
+            .context("could not start receiving")?;
+        if let Some(address) = service.direct_address() {
             println!("listening on http://{address}{WEBHOOK_PATH}");
             std::io::stdout().flush()?;
             tracing::info!(%address, environment = %desk.environment, "direct listener started");
-            Server::new(direct::router(ingest.clone()))
-                .run(listener, shutdown_signal())
-                .await?;
         }
-        if let Some(tunnel) = tunnel {
-            tunnel.stop().await;
+        if !has_zocdoc {
+            say(
+                "no Zocdoc API credentials: webhooks are stored, and processed once they are set \
+                 (zocdoc-client-id set, zocdoc-client-secret set)",
+            );
         }
-        ingest.shutdown().await;
-        tracing::info!("stopped receiving");
+        let report = tokio::spawn(report_status(service.status(), service.subscribe()));
+        shutdown_signal().await;
+        report.abort();
+        service.stop().await;
         Ok(ExitCode::SUCCESS)
     })
 }
 
-/// Prints each change of the tunnel's state, for the person watching the terminal.
-async fn report_tunnel(mut state: watch::Receiver<TunnelState>) {
+/// Prints each change of the tunnel's state and each resync's result, for the person watching
+/// the terminal.
+async fn report_status(mut last: ServiceStatus, mut events: broadcast::Receiver<ServiceEvent>) {
+    print_tunnel(last.tunnel.as_ref());
     loop {
-        let line = match &*state.borrow_and_update() {
-            TunnelState::Connecting { .. } => "relay tunnel: connecting".to_owned(),
-            TunnelState::Connected { since } => format!("relay tunnel: connected since {since}"),
-            TunnelState::Reconnecting {
-                since,
-                attempt,
-                error,
-            } => format!(
-                "relay tunnel: down since {since}, reconnecting (attempt {attempt}): {error}"
-            ),
-            TunnelState::Refused { reason, .. } => format!("relay tunnel: refused: {reason}"),
-            TunnelState::Stopped => "relay tunnel: stopped".to_owned(),
+        let status = match events.recv().await {
+            Ok(ServiceEvent::Status(status)) => status,
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return,
         };
-        println!("{line}");
-        let _ = std::io::stdout().flush();
-        if state.changed().await.is_err() {
-            return;
+        if status.tunnel != last.tunnel {
+            print_tunnel(status.tunnel.as_ref());
         }
+        if status.resync != last.resync {
+            match &status.resync {
+                ResyncState::Done { summary, .. } => {
+                    say(&format!("resync: {}", GapRecovered { summary: *summary }));
+                }
+                ResyncState::Failed { message, .. } => say(&format!("resync stopped: {message}")),
+                ResyncState::Idle | ResyncState::Running { .. } => {}
+            }
+        }
+        if status.zocdoc != last.zocdoc
+            && let ApiHealth::Failing(why) = &status.zocdoc
+        {
+            say(&format!("Zocdoc API failing: {why}"));
+        }
+        last = status;
     }
+}
+
+fn print_tunnel(state: Option<&TunnelState>) {
+    let line = match state {
+        None => return,
+        Some(TunnelState::Connecting { .. }) => "relay tunnel: connecting".to_owned(),
+        Some(TunnelState::Connected { since }) => format!("relay tunnel: connected since {since}"),
+        Some(TunnelState::Reconnecting {
+            since,
+            attempt,
+            error,
+        }) => {
+            format!("relay tunnel: down since {since}, reconnecting (attempt {attempt}): {error}")
+        }
+        Some(TunnelState::Refused { reason, .. }) => format!("relay tunnel: refused: {reason}"),
+        Some(TunnelState::Stopped) => "relay tunnel: stopped".to_owned(),
+    };
+    say(&line);
+}
+
+/// Prints one line for the person watching. Nobody watching (a closed pipe) is no reason to stop
+/// receiving, so write errors are ignored.
+fn say(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}");
+    let _ = stdout.flush();
 }
 
 /// Resolves on Ctrl-C, or on SIGTERM where there is one.

@@ -61,7 +61,7 @@ impl Backoff {
 }
 
 /// What one [`Processor::process_due`] call did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProcessReport {
     /// Rows marked processed.
     pub processed: u32,
@@ -71,6 +71,10 @@ pub struct ProcessReport {
     pub retrying: u32,
     /// Rows given up on (404, unreadable payload).
     pub gave_up: u32,
+    /// The appointments new or changed, each once, in the order processed.
+    pub changed_ids: Vec<String>,
+    /// The last fetch failure that will be retried, in plain words (Zocdoc unreachable, refused…).
+    pub last_failure: Option<String>,
 }
 
 impl ProcessReport {
@@ -188,6 +192,9 @@ impl<R: AppointmentReader> Processor<R> {
                     report.processed += 1;
                     if upserted.changed() {
                         report.changed += 1;
+                        if !report.changed_ids.iter().any(|known| known == id.as_str()) {
+                            report.changed_ids.push(id.as_str().to_owned());
+                        }
                     }
                     tracing::debug!(
                         webhook = row.id,
@@ -203,6 +210,7 @@ impl<R: AppointmentReader> Processor<R> {
                 Err(error) => {
                     self.retry_later(&row, &error)?;
                     report.retrying += 1;
+                    report.last_failure = Some(error.staff_message());
                 }
             }
         }
@@ -214,11 +222,18 @@ impl<R: AppointmentReader> Processor<R> {
         let mut total = ProcessReport::default();
         loop {
             let report = self.process_due().await?;
+            let rows = report.rows();
             total.processed += report.processed;
             total.changed += report.changed;
             total.retrying += report.retrying;
             total.gave_up += report.gave_up;
-            if report.rows() < BATCH {
+            for id in report.changed_ids {
+                if !total.changed_ids.contains(&id) {
+                    total.changed_ids.push(id);
+                }
+            }
+            total.last_failure = report.last_failure.or(total.last_failure);
+            if rows < BATCH {
                 return Ok(total);
             }
         }
@@ -420,7 +435,9 @@ mod tests {
                 processed: 2,
                 changed: 2,
                 retrying: 0,
-                gave_up: 0
+                gave_up: 0,
+                changed_ids: vec!["a1".to_owned()],
+                last_failure: None,
             }
         );
         for id in [first, second] {
@@ -461,7 +478,9 @@ mod tests {
         }
         let mut processor = processor(&store, fake, &clock);
 
-        assert_eq!(processor.process_due().await.unwrap().retrying, 1);
+        let report = processor.process_due().await.unwrap();
+        assert_eq!(report.retrying, 1);
+        assert!(report.last_failure.unwrap().contains("Zocdoc"));
         let (processed_at, attempts, last_error) = processed(&store, id);
         assert_eq!((processed_at, attempts), (None, 1));
         assert!(last_error.unwrap().contains("Zocdoc"));

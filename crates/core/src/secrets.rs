@@ -27,6 +27,10 @@ pub enum SecretPurpose {
     WebhookKey,
     /// The token of this desk's relay endpoint, as `deskbridge-relay endpoint add` printed it.
     RelayToken,
+    /// The client id of the practice's Zocdoc API credentials.
+    ZocdocClientId,
+    /// The client secret of the practice's Zocdoc API credentials.
+    ZocdocClientSecret,
 }
 
 impl SecretPurpose {
@@ -36,6 +40,8 @@ impl SecretPurpose {
             SecretPurpose::DatabaseKey => "database-key",
             SecretPurpose::WebhookKey => "webhook-key",
             SecretPurpose::RelayToken => "relay-token",
+            SecretPurpose::ZocdocClientId => "zocdoc-client-id",
+            SecretPurpose::ZocdocClientSecret => "zocdoc-client-secret",
         }
     }
 }

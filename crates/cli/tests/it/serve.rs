@@ -199,3 +199,109 @@ async fn verify_judges_a_captured_request() {
     assert_eq!(verdict["verdict"], "rejected");
     assert_eq!(verdict["reason"], "no_matching_signature");
 }
+
+/// Runs a secret command with `stdin` as its input; returns whether it succeeded.
+async fn set_secret(desk: &TestDesk, command: &str, stdin: &str) -> std::process::Output {
+    let mut child = desk
+        .command()
+        .args([command, "set"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    child.wait_with_output().await.unwrap()
+}
+
+#[tokio::test]
+async fn with_zocdoc_credentials_serve_resyncs_at_start_and_processes_each_webhook() {
+    use deskbridge_sandbox::zocdoc::{
+        self, BulkLoad, Change, FIXTURE_PRACTICE_ID, WebhookTarget, ZocdocConfig, ZocdocEmulator,
+    };
+    use jiff::{SignedDuration, Timestamp};
+
+    let running = ZocdocEmulator::start(ZocdocConfig::new(
+        zocdoc::Environment::Sandbox,
+        "practice-client",
+        "practice-secret",
+    ))
+    .await
+    .unwrap();
+    let now = Timestamp::now();
+    running.emulator().load_bulk(&BulkLoad::new(
+        12,
+        now - SignedDuration::from_hours(6),
+        now - SignedDuration::from_mins(1),
+        3,
+    ));
+    let desk = TestDesk::new();
+    for (command, value) in [
+        ("zocdoc-client-id", "practice-client\n"),
+        ("zocdoc-client-secret", "practice-secret\n"),
+    ] {
+        let output = set_secret(&desk, command, value).await;
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let printed = [&output.stdout[..], &output.stderr[..]].concat();
+        assert!(!String::from_utf8_lossy(&printed).contains("practice-secret"));
+    }
+
+    let mut command = desk.command();
+    command
+        .env("DESKBRIDGE_ZOCDOC_BASE_URL", running.base_url())
+        .env("DESKBRIDGE_ZOCDOC_TOKEN_URL", running.token_url());
+    let mut serving = desk.serve_with(command).await;
+    let recovered = serving.line_starting_with("resync: ").await;
+    let changes: u64 = recovered
+        .strip_prefix("resync: ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected resync line {recovered:?}"));
+    assert!(changes >= 12, "{recovered}");
+
+    let store = desk.open_store();
+    let id = store
+        .appointments()
+        .unwrap()
+        .into_iter()
+        .find(|a| a.status == "confirmed" && a.practice_id.as_deref() != Some(FIXTURE_PRACTICE_ID))
+        .expect("a confirmed appointment was resynced")
+        .id;
+    running.emulator().set_webhook_target(Some(
+        WebhookTarget::new(
+            &format!("http://{}/webhooks/zocdoc", serving.address),
+            crate::support::key(),
+        )
+        .unwrap(),
+    ));
+    running
+        .emulator()
+        .change_by_provider(
+            &id,
+            Change::Cancel {
+                reason_type: None,
+                reason: None,
+            },
+        )
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let status = store.appointment(&id).unwrap().unwrap().status;
+        if status == "cancelled" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cancellation was not processed: still {status}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    serving.child.start_kill().unwrap();
+    let _ = serving.child.wait().await;
+}

@@ -14,7 +14,7 @@ use deskbridge_core::store::Store;
 use deskbridge_zocdoc::webhook::{self, WebhookKey};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::TcpStream;
-use tokio::process::{Child, Command};
+use tokio::process::{Child, ChildStdout, Command};
 
 /// The webhook key of every test desk (Zocdoc's sandbox accepts any base64 key).
 pub(crate) const KEY_BASE64: &str = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -70,15 +70,12 @@ impl TestDesk {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
+        let mut output = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        tokio::time::timeout(
-            Duration::from_secs(30),
-            BufReader::new(stdout).read_line(&mut line),
-        )
-        .await
-        .expect("serve did not start listening")
-        .unwrap();
+        tokio::time::timeout(Duration::from_secs(30), output.read_line(&mut line))
+            .await
+            .expect("serve did not start listening")
+            .unwrap();
         let address = line
             .trim()
             .strip_prefix("listening on http://")
@@ -86,7 +83,11 @@ impl TestDesk {
             .unwrap_or_else(|| panic!("unexpected first line from serve: {line:?}"))
             .parse()
             .unwrap();
-        Serving { child, address }
+        Serving {
+            child,
+            address,
+            output,
+        }
     }
 
     /// Opens the desk's database directly, as the app would.
@@ -112,6 +113,26 @@ impl TestDesk {
 pub(crate) struct Serving {
     pub(crate) child: Child,
     pub(crate) address: SocketAddr,
+    /// What it prints after its first line.
+    pub(crate) output: BufReader<ChildStdout>,
+}
+
+impl Serving {
+    /// Reads printed lines until one starts with `prefix` (at most 30 s); returns it.
+    pub(crate) async fn line_starting_with(&mut self, prefix: &str) -> String {
+        tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                let mut line = String::new();
+                let read = self.output.read_line(&mut line).await.unwrap();
+                assert!(read > 0, "serve ended before printing {prefix:?}");
+                if line.starts_with(prefix) {
+                    return line.trim_end().to_owned();
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("serve did not print {prefix:?} within 30 s"))
+    }
 }
 
 /// A Zocdoc-shaped webhook body for one appointment change.
