@@ -4,25 +4,75 @@
 mod commands;
 mod desk;
 pub mod ipc;
+mod views;
 
 use anyhow::Context as _;
+use deskbridge_service::ServiceEvent;
 use tauri::Manager as _;
+use tauri_specta::Event as _;
+use tokio::sync::broadcast;
 
-/// Starts the app: logging, the typed IPC layer, the desk context, then the main window.
+use crate::ipc::{BoardChanged, WebhookReceived};
+
+/// Starts the app: logging, the typed IPC layer, the desk (receiving starts here), the live
+/// events, then the main window. On exit, receiving stops and every database connection closes.
 pub fn run() -> anyhow::Result<()> {
     init_logging();
     let ipc = ipc::builder();
-    tauri::Builder::default()
+    let app = tauri::Builder::default()
         .invoke_handler(ipc.invoke_handler())
         .setup(move |app| {
             ipc.mount_events(app);
-            let desk = desk::Desk::open(app.handle())?;
-            tracing::info!(environment = %desk.environment, "desk opened");
+            let handle = app.handle().clone();
+            let desk = tauri::async_runtime::block_on(desk::Desk::start(&handle))?;
+            tracing::info!(environment = %desk.environment, mode = ?desk.mode, "desk started");
+            let events = desk.with_service(|service| service.subscribe());
             app.manage(desk);
+            if let Some(events) = events {
+                tauri::async_runtime::spawn(forward_events(handle, events));
+            }
             Ok(())
         })
-        .run(tauri::generate_context!())
-        .context("the Deskbridge window could not start")
+        .build(tauri::generate_context!())
+        .context("the Deskbridge window could not start")?;
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event
+            && let Some(desk) = handle.try_state::<desk::Desk>()
+        {
+            tauri::async_runtime::block_on(desk.stop());
+        }
+    });
+    Ok(())
+}
+
+/// Pushes the service's live changes to the window as typed events (no polling).
+async fn forward_events(handle: tauri::AppHandle, mut events: broadcast::Receiver<ServiceEvent>) {
+    loop {
+        let event = match events.recv().await {
+            Ok(event) => event,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "live events skipped; the board reloads");
+                ServiceEvent::AppointmentsChanged(Vec::new())
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let Some(desk) = handle.try_state::<desk::Desk>() else {
+            continue;
+        };
+        let sent = match event {
+            ServiceEvent::AppointmentsChanged(ids) => BoardChanged { ids }.emit(&handle),
+            ServiceEvent::Webhook(notice) => WebhookReceived {
+                row: views::notice_row(&notice, &desk.time_zone),
+            }
+            .emit(&handle),
+            ServiceEvent::Status(status) => {
+                views::link_status(&status, &desk.time_zone).emit(&handle)
+            }
+        };
+        if let Err(error) = sent {
+            tracing::warn!(%error, "a live event could not reach the window");
+        }
+    }
 }
 
 /// Logs go to stderr, filtered by `DESKBRIDGE_LOG` (default `info`). Logs carry ids and event types,

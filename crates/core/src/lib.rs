@@ -13,6 +13,7 @@ pub mod random;
 pub mod reader;
 pub mod resync;
 pub mod secrets;
+pub mod settings;
 pub mod staff_actions;
 pub mod store;
 #[cfg(test)]

@@ -39,18 +39,31 @@ pub async fn fetch_participants<R: AppointmentReader>(
     now: Timestamp,
 ) -> Result<Participants, ParticipantsError> {
     let participants = reader.participants(id).await?;
-    store.conn().execute(
+    store.store_participants(id, &participants, now)?;
+    Ok(participants)
+}
+
+impl Store {
+    /// Keeps the latest patient details of appointment `id`, encrypted with the rest.
+    pub fn store_participants(
+        &self,
+        id: &AppointmentId,
+        participants: &Participants,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
         "INSERT INTO participants (appointment_id, details_json, fetched_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (appointment_id) DO UPDATE SET details_json = excluded.details_json,
              fetched_at = excluded.fetched_at",
-        params![
-            id.as_str(),
-            details_json(&participants).to_string(),
-            format_timestamp(now)
-        ],
-    )?;
-    tracing::debug!(appointment_id = %id, "patient details fetched and stored");
-    Ok(participants)
+            params![
+                id.as_str(),
+                details_json(participants).to_string(),
+                format_timestamp(now)
+            ],
+        )?;
+        tracing::debug!(appointment_id = %id, "patient details stored");
+        Ok(())
+    }
 }
 
 impl Store {

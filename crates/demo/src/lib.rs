@@ -9,6 +9,7 @@
 //! never leave the process.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -118,15 +119,19 @@ impl Demo {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            if let Err(error) = deskbridge_relay::server::run(relay_listener, relay_config, shutdown).await
+            if let Err(error) =
+                deskbridge_relay::server::run(relay_listener, relay_config, shutdown).await
             {
                 tracing::error!(%error, "the demo relay stopped");
             }
         });
 
         let clock = EmulatedClock::manual(Timestamp::now());
-        let mut emulator_config =
-            ZocdocConfig::new(zocdoc::Environment::Sandbox, CLIENT_ID, client_secret.clone());
+        let mut emulator_config = ZocdocConfig::new(
+            zocdoc::Environment::Sandbox,
+            CLIENT_ID,
+            client_secret.clone(),
+        );
         emulator_config.seed = config.seed;
         emulator_config.clock = clock.clone();
         emulator_config.webhook = Some(
@@ -207,6 +212,11 @@ impl Demo {
         config
     }
 
+    /// The Zocdoc API client of the demo (for staff actions and patient details).
+    pub fn zocdoc_client(&self) -> Client {
+        self.client.clone()
+    }
+
     /// The demo's time (the played day's), as the desk takes a clock.
     pub fn clock(&self) -> Arc<dyn CoreClock> {
         Arc::new(DemoClock(self.clock.clone()))
@@ -240,6 +250,16 @@ impl Demo {
         self.zocdoc.shutdown().await;
         let _ = self.relay_stop.send(());
         let _ = self.relay.await;
+    }
+}
+
+/// Deletes the demo's database below `demo_root` (the demo replays its day from the start, so
+/// an earlier run's data would not match it). The demo's keyring entry is kept and reused.
+pub fn reset_data(demo_root: &Path) -> std::io::Result<()> {
+    let dir = deskbridge_core::environment::Environment::Sandbox.data_dir(demo_root);
+    match std::fs::remove_dir_all(&dir) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
+        _ => Ok(()),
     }
 }
 

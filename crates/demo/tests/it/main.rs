@@ -33,7 +33,9 @@ async fn a_demo_day_fills_several_lanes_through_the_relay() {
     let reader = store.try_clone().unwrap();
     let clock = demo.clock();
     let time_zone = demo.time_zone();
-    let service = DeskService::start(demo.service_config(store)).await.unwrap();
+    let service = DeskService::start(demo.service_config(store))
+        .await
+        .unwrap();
 
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let lanes = loop {
@@ -59,7 +61,10 @@ async fn a_demo_day_fills_several_lanes_through_the_relay() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     assert!(lanes.contains(&Lane::Upcoming), "{lanes:?}");
-    assert!(reader.appointments().unwrap().len() > 50, "history and days ahead were resynced");
+    assert!(
+        reader.appointments().unwrap().len() > 50,
+        "history and days ahead were resynced"
+    );
     service.stop().await;
     demo.stop().await;
 }
