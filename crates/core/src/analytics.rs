@@ -16,7 +16,7 @@ mod facts;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use jiff::civil::{Date, DateTime};
 use jiff::tz::{Offset, TimeZone};
@@ -760,7 +760,6 @@ impl Patterns {
 /// The rebook figures for the cancelled and no-show appointments `losses`, matched against
 /// every booking in `facts`.
 fn rebook(facts: &Facts, losses: &[&AppointmentFacts], now: Timestamp) -> Rebook {
-    let mut bookings: HashMap<&PatientKey, Vec<(Timestamp, &str)>> = HashMap::new();
     let in_range = facts.appointments.iter().filter_map(|appointment| {
         let patient = appointment.patient.as_ref()?;
         let created = appointment.created?;
@@ -777,12 +776,9 @@ fn rebook(facts: &Facts, losses: &[&AppointmentFacts], now: Timestamp) -> Rebook
             booking.appointment_id.as_str(),
         )
     });
-    for (patient, created, id) in in_range.chain(others) {
-        bookings.entry(patient).or_default().push((created, id));
-    }
-    for list in bookings.values_mut() {
-        list.sort_unstable();
-    }
+    // Sorted by patient, then booking time: one patient's bookings in order are a slice.
+    let mut bookings: Vec<(&PatientKey, Timestamp, &str)> = in_range.chain(others).collect();
+    bookings.sort_unstable();
 
     let (mut cancelled, mut no_show) = ([0u32; 2], [0u32; 2]);
     let (mut without_patient_id, mut window_open) = (0, 0);
@@ -800,13 +796,12 @@ fn rebook(facts: &Facts, losses: &[&AppointmentFacts], now: Timestamp) -> Rebook
             window_open += 1;
             continue;
         }
-        let rebooked = bookings.get(patient).is_some_and(|list| {
-            let first = list.partition_point(|(created, _)| *created < event);
-            list[first..]
-                .iter()
-                .take_while(|(created, _)| *created <= window_end)
-                .any(|(_, id)| *id != loss.id)
-        });
+        let first =
+            bookings.partition_point(|&(who, created, _)| (who, created) < (patient, event));
+        let rebooked = bookings[first..]
+            .iter()
+            .take_while(|&&(who, created, _)| who == patient && created <= window_end)
+            .any(|&(_, _, id)| id != loss.id);
         let counts = if loss.outcome == Outcome::Cancelled {
             &mut cancelled
         } else {
