@@ -28,6 +28,16 @@ pub(crate) fn run() -> anyhow::Result<()> {
         "--bench",
         "resync",
     ]))?;
+    step("analytics benchmark (release build): every figure for a year of 100,000 appointments");
+    session("bench-session")?.run(Work::Exec(&[
+        "cargo",
+        "bench",
+        "--locked",
+        "-p",
+        "deskbridge-core",
+        "--bench",
+        "analytics",
+    ]))?;
     step("relay benchmark (release build): added latency, p99 at 50/s");
     session("bench-session")?.run(Work::Exec(&[
         "cargo",

@@ -469,6 +469,25 @@ impl Store {
         Ok(upserted)
     }
 
+    /// Stores copies of appointments in order (several copies of one appointment make its
+    /// history), with their history, in one transaction: an import, or a benchmark's seed.
+    /// Returns how many copies recorded something.
+    pub fn record_appointments(
+        &mut self,
+        appointments: &[Appointment],
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut recorded = 0;
+        for appointment in appointments {
+            recorded += usize::from(upsert(&tx, appointment, &[], now)?.changed());
+        }
+        tx.commit()?;
+        Ok(recorded)
+    }
+
     /// Applies the status Zocdoc answered to a staff action (confirm, cancel, update-status):
     /// Zocdoc does not echo a partner's own action by webhook, so local state follows the
     /// answer. Returns the change recorded, if the status moved; `None` also when the

@@ -1,6 +1,7 @@
 //! Deskbridge's domain and storage: environments and data directories, the encrypted store, ingest,
 //! processing, resync, the Caspio outbox and analytics. Knows nothing of Tauri.
 
+pub mod analytics;
 pub mod appointments;
 pub mod board;
 pub mod clock;
