@@ -15,6 +15,15 @@ use crate::{setup, step, target_dir, ui};
 const WINDOW_TIMEOUT: Duration = Duration::from_secs(60);
 /// Time for the web view to paint after the window is mapped.
 const PAINT_DELAY: Duration = Duration::from_secs(3);
+/// Without a display, the demo's practice day (07:00 to 19:00) plays in this many real seconds,
+/// so the screenshots show a day under way.
+const HEADLESS_DAY_SECONDS: &str = "120";
+/// When the screenshots are taken, after the window appears: the start, mid-morning, afternoon.
+const SHOTS: [(Duration, &str); 3] = [
+    (PAINT_DELAY, "deskbridge.png"),
+    (Duration::from_secs(30), "deskbridge-morning.png"),
+    (Duration::from_secs(75), "deskbridge-afternoon.png"),
+];
 
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
@@ -45,21 +54,30 @@ pub(crate) fn run(options: Options) -> anyhow::Result<()> {
     .run(Work::Demo(&options))
 }
 
-/// Inside the Xvfb session: start the app, wait for its window, screenshot it.
+/// Inside the Xvfb session: start the app, wait for its window, screenshot it as the demo day
+/// plays.
 pub(crate) fn in_session(options: &Options) -> anyhow::Result<()> {
-    let mut app = Command::new(app_binary())
-        .spawn()
-        .context("could not start Deskbridge")?;
-    let shot = demo_dir().join("deskbridge.png");
+    let mut command = Command::new(app_binary());
+    if std::env::var_os("DESKBRIDGE_DEMO_DAY_SECONDS").is_none() {
+        command.env("DESKBRIDGE_DEMO_DAY_SECONDS", HEADLESS_DAY_SECONDS);
+    }
+    let mut app = command.spawn().context("could not start Deskbridge")?;
     let taken = wait_for_window(&mut app).and_then(|window| {
-        std::thread::sleep(PAINT_DELAY);
-        screenshot(&window, &shot)
+        let appeared = Instant::now();
+        let mut paths = Vec::new();
+        for (after, name) in SHOTS {
+            std::thread::sleep(after.saturating_sub(appeared.elapsed()));
+            let path = demo_dir().join(name);
+            screenshot(&window, &path)?;
+            println!("Screenshot after {}s: {}", after.as_secs(), path.display());
+            paths.push(path);
+        }
+        Ok(paths)
     });
     if let Err(error) = taken {
         let _ = app.kill();
         return Err(error);
     }
-    println!("\nScreenshot of the Deskbridge window: {}", shot.display());
     if options.exit_after_screenshot {
         stop(&mut app);
         return Ok(());

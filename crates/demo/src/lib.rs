@@ -22,8 +22,8 @@ use deskbridge_relay::config::RelayConfig;
 use deskbridge_relay::registry::Registry;
 use deskbridge_sandbox::clock::Clock as EmulatedClock;
 use deskbridge_sandbox::zocdoc::{
-    self, DayScenario, Practice, RunningZocdoc, ScenarioRun, WebhookTarget, ZocdocConfig,
-    ZocdocEmulator,
+    self, DayScenario, Practice, RunningZocdoc, ScenarioRun, SigningTime, WebhookTarget,
+    ZocdocConfig, ZocdocEmulator,
 };
 use deskbridge_service::ServiceConfig;
 use deskbridge_zocdoc::api::{Client, ClientId, ClientSecret, Environment};
@@ -134,6 +134,8 @@ impl Demo {
         );
         emulator_config.seed = config.seed;
         emulator_config.clock = clock.clone();
+        // The whole demo lives on the played day's clock, the desk's freshness check included.
+        emulator_config.delivery.signing_time = SigningTime::Emulated;
         emulator_config.webhook = Some(
             WebhookTarget::new(
                 &format!("http://{relay_address}/hooks/{}", endpoint.id),

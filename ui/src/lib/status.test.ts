@@ -13,9 +13,15 @@ describe("status wording", () => {
     const status = {
       version: "0.1.0",
       environment: "production",
+      mode: "live" as const,
+      practiceName: null,
+      timeZone: "America/New_York",
       dataDir: "/x",
       database: { ready: true, problem: null, message: "ready" },
     };
     expect(statusLine(status)).toBe("Deskbridge 0.1.0 · Production");
+    expect(statusLine({ ...status, environment: "sandbox", mode: "demo" })).toBe(
+      "Deskbridge 0.1.0 · Sandbox — test data · Demo",
+    );
   });
 });

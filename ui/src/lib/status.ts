@@ -13,7 +13,8 @@ export function environmentLabel(environment: string): string {
   }
 }
 
-/** One line for the status bar, e.g. "Deskbridge 0.1.0 · Sandbox — test data". */
+/** One line for the status bar, e.g. "Deskbridge 0.1.0 · Sandbox — test data · Demo". */
 export function statusLine(status: AppStatus): string {
-  return `Deskbridge ${status.version} · ${environmentLabel(status.environment)}`;
+  const demo = status.mode === "demo" ? " · Demo" : "";
+  return `Deskbridge ${status.version} · ${environmentLabel(status.environment)}${demo}`;
 }
