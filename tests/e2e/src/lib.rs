@@ -26,6 +26,63 @@ pub struct App {
     // Dropped after the client: tauri-driver must outlive the session it serves.
     _driver: Driver,
     data_home: tempfile::TempDir,
+    /// The keyring service the app keeps its secrets under.
+    pub keyring_service: String,
+    /// Everything the app (and its driver) wrote to stderr: its logs.
+    pub log_file: PathBuf,
+}
+
+/// How to launch: environment variables for the app, and a step that prepares its data folder
+/// (`XDG_DATA_HOME`) and keyring service before it starts.
+#[derive(Default)]
+pub struct Launch<'a> {
+    env: Vec<(String, String)>,
+    prepare: Option<Prepare<'a>>,
+}
+
+/// Prepares the data folder and keyring service before the app starts.
+type Prepare<'a> = Box<dyn FnOnce(&Path, &str) -> anyhow::Result<()> + 'a>;
+
+impl<'a> Launch<'a> {
+    /// The practice's own desk (no demo), as on a workstation with credentials.
+    pub fn live() -> Launch<'a> {
+        Launch::default().env("DESKBRIDGE_DEMO", "0")
+    }
+
+    /// The demo, its day played in `day_seconds` real seconds.
+    pub fn demo(day_seconds: u32) -> Launch<'a> {
+        Launch::default()
+            .env("DESKBRIDGE_DEMO", "1")
+            .env("DESKBRIDGE_DEMO_DAY_SECONDS", &day_seconds.to_string())
+    }
+
+    /// One more environment variable for the app.
+    pub fn env(mut self, name: &str, value: &str) -> Launch<'a> {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Runs `prepare(data_home, keyring_service)` before the app starts.
+    pub fn prepare(
+        mut self,
+        prepare: impl FnOnce(&Path, &str) -> anyhow::Result<()> + 'a,
+    ) -> Launch<'a> {
+        self.prepare = Some(Box::new(prepare));
+        self
+    }
+
+    /// Starts tauri-driver and the app through it.
+    pub async fn start(self) -> anyhow::Result<App> {
+        App::start(self).await
+    }
+}
+
+impl std::fmt::Debug for Launch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Launch")
+            .field("env", &self.env)
+            .finish_non_exhaustive()
+    }
 }
 
 /// tauri-driver, stopped with SIGTERM when dropped: SIGKILL would orphan WebKitWebDriver and
@@ -50,36 +107,38 @@ impl Drop for Driver {
 impl App {
     /// Starts tauri-driver and the app through it, with a fresh data folder and its own keyring
     /// service (so tests never share keys).
-    pub async fn launch() -> anyhow::Result<App> {
-        App::launch_prepared(|_| Ok(())).await
-    }
-
-    /// Like [`App::launch`], after `prepare` has set up the data folder (`XDG_DATA_HOME`).
-    pub async fn launch_prepared(
-        prepare: impl FnOnce(&Path) -> anyhow::Result<()>,
-    ) -> anyhow::Result<App> {
+    async fn start(launch: Launch<'_>) -> anyhow::Result<App> {
         static LAUNCHES: AtomicU32 = AtomicU32::new(0);
         let binary = app_binary()?;
         let data_home = tempfile::tempdir()?;
-        prepare(data_home.path())?;
         let keyring_service = format!(
             "Deskbridge-e2e-{}-{}",
             std::process::id(),
             LAUNCHES.fetch_add(1, Ordering::Relaxed)
         );
+        if let Some(prepare) = launch.prepare {
+            prepare(data_home.path(), &keyring_service)?;
+        }
         let port = free_port()?;
         let native_port = free_port()?;
+        let log_file = data_home.path().join("deskbridge.log");
+        let mut command = Command::new("tauri-driver");
+        command
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .env("XDG_DATA_HOME", data_home.path())
+            .env("DESKBRIDGE_KEYRING_SERVICE", &keyring_service)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log_file)?);
+        for (name, value) in &launch.env {
+            command.env(name, value);
+        }
         let driver = Driver(
-            Command::new("tauri-driver")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--native-port",
-                    &native_port.to_string(),
-                ])
-                .env("XDG_DATA_HOME", data_home.path())
-                .env("DESKBRIDGE_KEYRING_SERVICE", &keyring_service)
-                .stdout(Stdio::null())
+            command
                 .spawn()
                 .context("could not start tauri-driver (run the tests with `cargo xtask test`)")?,
         );
@@ -88,12 +147,60 @@ impl App {
             client,
             _driver: driver,
             data_home,
+            keyring_service,
+            log_file,
         })
+    }
+
+    /// The data folder of this launch (`XDG_DATA_HOME`).
+    pub fn data_home(&self) -> &Path {
+        self.data_home.path()
     }
 
     /// The data folder the app should use for `environment`.
     pub fn expected_data_dir(&self, environment: &str) -> PathBuf {
         self.data_home.path().join(APP_IDENTIFIER).join(environment)
+    }
+
+    /// The demo's data folder.
+    pub fn demo_data_dir(&self) -> PathBuf {
+        self.data_home
+            .path()
+            .join(APP_IDENTIFIER)
+            .join("demo")
+            .join("sandbox")
+    }
+
+    /// The `data-<attribute>` of every element with this `data-testid`, read in one go in the page
+    /// (the board re-renders live, so element handles may go stale between two calls).
+    pub async fn data_of_all(&self, id: &str, attribute: &str) -> anyhow::Result<Vec<String>> {
+        let values = self
+            .client
+            .execute(
+                "return [...document.querySelectorAll(`[data-testid=\"${arguments[0]}\"]`)]\
+                 .map((element) => element.dataset[arguments[1]] ?? '');",
+                vec![id.into(), attribute.into()],
+            )
+            .await?;
+        Ok(serde_json::from_value(values)?)
+    }
+
+    /// Waits (at most `timeout`) until `check` answers `Some`.
+    pub async fn eventually<T, F, Fut>(&self, timeout: Duration, mut check: F) -> anyhow::Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = anyhow::Result<Option<T>>>,
+    {
+        let started = Instant::now();
+        loop {
+            if let Some(found) = check().await? {
+                return Ok(found);
+            }
+            if started.elapsed() > timeout {
+                bail!("not within {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Waits for an element by `data-testid`.

@@ -1,7 +1,7 @@
 //! The encrypted database's states as staff see them: a database whose key the keyring does not
 //! give is reported in plain words, and left untouched.
 
-use deskbridge_e2e::{APP_IDENTIFIER, App};
+use deskbridge_e2e::{APP_IDENTIFIER, Launch};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_without_its_key_is_reported_and_left_alone() -> anyhow::Result<()> {
@@ -13,14 +13,16 @@ async fn a_database_without_its_key_is_reported_and_left_alone() -> anyhow::Resu
             .join("deskbridge.sqlite3")
     };
     let mut database_file = None;
-    let app = App::launch_prepared(|data_home| {
-        let file = database(data_home);
-        std::fs::create_dir_all(file.parent().unwrap())?;
-        std::fs::write(&file, EXISTING)?;
-        database_file = Some(file);
-        Ok(())
-    })
-    .await?;
+    let app = Launch::live()
+        .prepare(|data_home, _| {
+            let file = database(data_home);
+            std::fs::create_dir_all(file.parent().unwrap())?;
+            std::fs::write(&file, EXISTING)?;
+            database_file = Some(file);
+            Ok(())
+        })
+        .start()
+        .await?;
     let shown = async {
         let problem = app.by_test_id("database-problem").await?;
         anyhow::Ok((problem.text().await?, problem.attr("data-problem").await?))

@@ -1,4 +1,5 @@
 //! End-to-end tests of the real Deskbridge window (one test binary; a module per screen).
 
 mod database;
+mod demo;
 mod shell;

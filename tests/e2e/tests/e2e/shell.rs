@@ -1,10 +1,10 @@
 //! The app shell: the window renders the board frame and shows what `app_status` answered.
 
-use deskbridge_e2e::{App, distinct_colours};
+use deskbridge_e2e::{App, Launch, distinct_colours};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn window_shows_board_frame_and_app_status() -> anyhow::Result<()> {
-    let app = App::launch().await?;
+    let app = Launch::live().start().await?;
     let result = check_shell(&app).await;
     let screenshot = app.screenshot("shell").await;
     app.close().await?;
@@ -25,7 +25,7 @@ async fn check_shell(app: &App) -> anyhow::Result<()> {
     app.by_test_id("board").await?;
     let empty = app.by_test_id("board-empty").await?.text().await?;
     assert!(
-        empty.contains("No appointments yet"),
+        empty.contains("No appointments today"),
         "empty state reads {empty:?}"
     );
 
