@@ -1,10 +1,11 @@
 //! Integration tests of the Zocdoc emulator, all on 127.0.0.1: tokens, the list query, status
-//! transitions, the sandbox's fixed ids, faults, webhook delivery, the scenario engine, the
-//! binary, and conformance of every answer to `zocdoc-openapi.yml`.
+//! transitions, the sandbox's fixed ids, the directory routes, faults, webhook delivery, the
+//! scenario engine, the binary, and conformance of every answer to `zocdoc-openapi.yml`.
 
 mod binary;
 mod common;
 mod conformance;
+mod directory;
 mod faults;
 mod fixed_ids;
 mod list;
