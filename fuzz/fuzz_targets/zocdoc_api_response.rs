@@ -30,6 +30,16 @@ fuzz_target!(|body: &[u8]| {
     if let Ok(moved) = api::decode_rescheduled(body) {
         check_status(&moved.appointment_status);
     }
+    if let Ok(place) = api::decode_provider_location(body) {
+        assert!(!place.provider_location_id.as_str().is_empty());
+        let _ = place.provider.display_name();
+        let _ = place.location_name();
+        let kind = &place.provider_location_type;
+        assert_eq!(&api::ProviderLocationType::from_wire(kind.as_str()), kind);
+    }
+    if let Ok(reason) = api::decode_visit_reason(body) {
+        assert!(!reason.visit_reason_id.as_str().is_empty());
+    }
     if let Err(error) = api::decode_appointment(body) {
         assert!(!error.to_string().is_empty());
     }

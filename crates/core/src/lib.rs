@@ -1,10 +1,11 @@
 //! Deskbridge's domain and storage: environments and data directories, the encrypted store, ingest,
-//! processing, resync, the Caspio outbox and analytics. Knows nothing of Tauri.
+//! processing, resync, directory names, the Caspio outbox and analytics. Knows nothing of Tauri.
 
 pub mod analytics;
 pub mod appointments;
 pub mod board;
 pub mod clock;
+pub mod directory;
 pub mod environment;
 pub mod ingest;
 pub mod logging;

@@ -960,6 +960,8 @@ mod tests {
                 "appointment_changes",
                 "appointments",
                 "audit_log",
+                "directory_provider_locations",
+                "directory_visit_reasons",
                 "participants",
                 "received_webhooks",
                 "rejected_webhooks",

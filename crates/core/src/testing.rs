@@ -1,5 +1,6 @@
 //! Fixtures shared by this crate's unit tests: a store in a temporary folder, constructed
-//! appointments, and a fake Zocdoc reader that lists and pages like Zocdoc (1,000 per query).
+//! appointments, and a fake Zocdoc reader that lists and pages like Zocdoc (1,000 per query) and
+//! answers directory reads from memory.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
@@ -7,8 +8,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use deskbridge_zocdoc::api::{
-    Appointment, AppointmentId, AppointmentStatus, ConfirmationType, Error, ListQuery,
-    MAX_RESULTS_PER_QUERY, OffsetTime, Operation, Page, Participants,
+    Appointment, AppointmentId, AppointmentStatus, ConfirmationType, Error, ListQuery, Location,
+    MAX_RESULTS_PER_QUERY, OffsetTime, Operation, Page, Participants, Provider, ProviderLocation,
+    ProviderLocationId, ProviderLocationType, VisitReason, VisitReasonId,
 };
 use jiff::Timestamp;
 use jiff::tz::Offset;
@@ -76,6 +78,12 @@ pub(crate) struct FakeZocdoc {
     pub(crate) cancel_on_list_call: Mutex<Option<(u32, CancelToken)>>,
     pub(crate) list_calls: AtomicU32,
     pub(crate) get_calls: AtomicU32,
+    pub(crate) provider_locations: Mutex<BTreeMap<String, ProviderLocation>>,
+    pub(crate) visit_reasons: Mutex<BTreeMap<String, VisitReason>>,
+    /// Failures of the next directory reads, in order.
+    pub(crate) directory_failures: Mutex<VecDeque<Error>>,
+    /// Directory reads made (provider locations and visit reasons).
+    pub(crate) directory_calls: AtomicU32,
 }
 
 impl FakeZocdoc {
@@ -92,6 +100,29 @@ impl FakeZocdoc {
             .lock()
             .unwrap()
             .insert(appointment.appointment_id.as_str().to_owned(), appointment);
+    }
+
+    pub(crate) fn put_provider_location(&self, place: ProviderLocation) {
+        self.provider_locations
+            .lock()
+            .unwrap()
+            .insert(place.provider_location_id.as_str().to_owned(), place);
+    }
+
+    pub(crate) fn put_visit_reason(&self, id: &str, name: &str) {
+        self.visit_reasons.lock().unwrap().insert(
+            id.to_owned(),
+            VisitReason {
+                visit_reason_id: VisitReasonId::new(id),
+                name: name.to_owned(),
+            },
+        );
+    }
+
+    /// Counts a directory read and takes its queued failure, if any.
+    fn directory_read(&self) -> Option<Error> {
+        self.directory_calls.fetch_add(1, Ordering::SeqCst);
+        self.directory_failures.lock().unwrap().pop_front()
     }
 
     fn page(&self, query: &ListQuery) -> Result<Page, Error> {
@@ -150,6 +181,36 @@ impl FakeZocdoc {
     }
 }
 
+/// A provider location whose provider has `provider_name` as its full name, at a location named
+/// `location_name` (`None`: a virtual provider location without a name).
+pub(crate) fn named_provider_location(
+    id: &str,
+    provider_name: &str,
+    location_name: Option<&str>,
+) -> ProviderLocation {
+    ProviderLocation {
+        provider_location_id: ProviderLocationId::new(id),
+        provider_location_type: if location_name.is_some() {
+            ProviderLocationType::InPersonProvider
+        } else {
+            ProviderLocationType::VirtualProvider
+        },
+        provider: Provider {
+            provider_id: None,
+            first_name: None,
+            last_name: None,
+            title: None,
+            full_name: Some(provider_name.to_owned()),
+        },
+        location: location_name.map(|name| Location {
+            location_name: Some(name.to_owned()),
+            address1: "1 Example St".to_owned(),
+            city: "New York".to_owned(),
+        }),
+        virtual_location: None,
+    }
+}
+
 /// A 503 after the client's retries.
 pub(crate) fn server_error(operation: Operation) -> Error {
     Error::Server {
@@ -195,6 +256,47 @@ impl AppointmentReader for FakeZocdoc {
             Err(Error::NotFound {
                 operation: Operation::GetParticipants,
                 appointment_id: Some(id),
+                body: None,
+            })
+        }
+    }
+
+    fn provider_location(
+        &self,
+        id: &ProviderLocationId,
+    ) -> impl Future<Output = Result<ProviderLocation, Error>> + Send {
+        let failure = self.directory_read();
+        let found = self
+            .provider_locations
+            .lock()
+            .unwrap()
+            .get(id.as_str())
+            .cloned();
+        async move {
+            if let Some(error) = failure {
+                return Err(error);
+            }
+            found.ok_or(Error::NotFound {
+                operation: Operation::GetProviderLocation,
+                appointment_id: None,
+                body: None,
+            })
+        }
+    }
+
+    fn visit_reason(
+        &self,
+        id: &VisitReasonId,
+    ) -> impl Future<Output = Result<VisitReason, Error>> + Send {
+        let failure = self.directory_read();
+        let found = self.visit_reasons.lock().unwrap().get(id.as_str()).cloned();
+        async move {
+            if let Some(error) = failure {
+                return Err(error);
+            }
+            found.ok_or(Error::NotFound {
+                operation: Operation::GetVisitReason,
+                appointment_id: None,
                 body: None,
             })
         }

@@ -1,4 +1,5 @@
-//! The Zocdoc developer API client: appointments (list, get, participants) and the front desk's
+//! The Zocdoc developer API client: appointments (list, get, participants), the directory names
+//! an appointment's ids stand for (provider location, visit reason), and the front desk's
 //! writes (confirm, cancel, reschedule, arrived / no-show), with OAuth client credentials,
 //! bounded retries, and read-back of writes whose outcome is unknown.
 //!
@@ -41,6 +42,7 @@ mod wire;
 mod auth;
 mod client;
 mod decode;
+mod directory;
 mod environment;
 mod error;
 mod ids;
@@ -54,7 +56,11 @@ pub use auth::{ClientId, ClientSecret};
 pub use client::{BuildError, Client, ClientBuilder};
 pub use decode::{
     DecodeError, decode_appointment, decode_appointment_page, decode_error_result,
-    decode_participants, decode_rescheduled, decode_status_change,
+    decode_participants, decode_provider_location, decode_rescheduled, decode_status_change,
+    decode_visit_reason,
+};
+pub use directory::{
+    Location, Provider, ProviderLocation, ProviderLocationType, VirtualLocation, VisitReason,
 };
 pub use environment::Environment;
 pub use error::{

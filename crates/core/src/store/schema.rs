@@ -170,6 +170,24 @@ CREATE INDEX appointment_changes_dating ON appointment_changes (
      OR (kind IN ('created', 'status_changed')
          AND new_value IN ('cancelled', 'rescheduled', 'pending_reschedule'));
 "#,
+    // 6: the directory's names for the ids an appointment carries, cached so that each id is
+    // fetched from Zocdoc once (again after 7 days). Not patient data.
+    r#"
+-- GET /v1/provider_locations/{id}. Both names NULL: Zocdoc answered 404 (asked again later).
+CREATE TABLE directory_provider_locations (
+    provider_location_id TEXT PRIMARY KEY,
+    provider_name        TEXT,
+    location_name        TEXT,                         -- NULL for a virtual provider location
+    fetched_at           TEXT NOT NULL
+) STRICT;
+
+-- GET /v1/visit_reasons/{id}. NULL name: Zocdoc answered 404 (asked again later).
+CREATE TABLE directory_visit_reasons (
+    visit_reason_id TEXT PRIMARY KEY,
+    name            TEXT,
+    fetched_at      TEXT NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The schema version this build writes: the number of migrations.

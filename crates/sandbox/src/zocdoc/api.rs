@@ -1,4 +1,5 @@
-//! The emulated HTTP API: the token endpoint and the appointment and mock-webhook routes, with
+//! The emulated HTTP API: the token endpoint, the appointment and mock-webhook routes, and the
+//! directory reads (one provider location, one visit reason) of the practice, with
 //! their validation, status codes and bodies as `zocdoc-openapi.yml` and `zocdoc-sandbox.md`
 //! describe them (401 never has a body; which 400/404 carry an `ErrorResult` follows each route's
 //! spec entry; 409 for transitions the status does not allow).
@@ -17,6 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::auth::{self, SCOPE_READ, SCOPE_WRITE, TokenRequest, TokenRequestError};
+use super::directory::{ProviderLocationData, VisitReasonData};
 use super::faults::Route;
 use super::fixtures::{self, Magic, NOT_FOUND_ID, SERVER_ERROR_ID};
 use super::model::{
@@ -52,6 +54,11 @@ pub(crate) fn router(emulator: ZocdocEmulator) -> Router {
         .route("/v1/appointments/cancel", post(cancel))
         .route("/v1/appointments/reschedule", post(reschedule))
         .route("/v1/webhook/mock-request", post(mock_request))
+        .route(
+            "/v1/provider_locations/{provider_location_id}",
+            get(provider_location),
+        )
+        .route("/v1/visit_reasons/{visit_reason_id}", get(visit_reason))
         .with_state(emulator)
 }
 
@@ -109,7 +116,10 @@ struct ListResult<'a> {
 fn has_error_body(route: Route, status: StatusCode) -> bool {
     match status {
         StatusCode::BAD_REQUEST => !matches!(route, Route::Cancel | Route::UpdateStatus),
-        StatusCode::NOT_FOUND => !matches!(route, Route::UpdateStatus | Route::MockWebhook),
+        StatusCode::NOT_FOUND => !matches!(
+            route,
+            Route::UpdateStatus | Route::MockWebhook | Route::GetVisitReason
+        ),
         StatusCode::CONFLICT => true,
         _ => false,
     }
@@ -953,15 +963,8 @@ async fn book(
             )
         }
         None => {
-            let found = provider_location_id.split_once('|').and_then(|(p, l)| {
-                let provider = practice.provider(p)?;
-                let location = practice.location(l)?;
-                provider
-                    .location_ids
-                    .contains(&location.location_id)
-                    .then_some((provider, location))
-            });
-            let Some((provider, location)) = found else {
+            let Some((provider, location)) = practice.provider_location(&provider_location_id)
+            else {
                 return refuse(call.bad_request(vec![FieldError::on(
                     "data.provider_location_id",
                     "Unknown provider location",
@@ -1022,6 +1025,70 @@ async fn book(
     tracing::info!(appointment_id = %appointment_id, status = %status, "partner booked");
     emulator.insert_appointment(appointment.clone());
     Ok(call.ok(BookedData::of(&appointment)))
+}
+
+/// Whether `id` has the form `pr_…|lo_…`.
+fn is_provider_location_id(id: &str) -> bool {
+    id.split_once('|').is_some_and(|(provider, location)| {
+        provider.len() > 3
+            && provider.starts_with("pr_")
+            && location.len() > 3
+            && location.starts_with("lo_")
+    })
+}
+
+/// `GET /v1/provider_locations/{provider_location_id}`: a provider at one of the practice's
+/// locations; 400 for an id not of the form `pr_…|lo_…`, 404 (with an `ErrorResult`) for one the
+/// practice does not have. The spec names no scope: any valid token reads the directory.
+async fn provider_location(
+    State(emulator): State<ZocdocEmulator>,
+    Path(provider_location_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Refused> {
+    let call = emulator
+        .admit(Route::GetProviderLocation, &headers, None)
+        .await?;
+    if !is_provider_location_id(&provider_location_id) {
+        return refuse(call.bad_request(vec![FieldError::on(
+            "provider_location_id",
+            "provider_location_id must have the form pr_<id>|lo_<id>",
+        )]));
+    }
+    let practice = emulator.practice();
+    let Some((provider, location)) = practice.provider_location(&provider_location_id) else {
+        tracing::info!(provider_location_id, "unknown provider location");
+        return refuse(call.error(
+            StatusCode::NOT_FOUND,
+            vec![FieldError::on(
+                "provider_location_id",
+                "Provider location not found",
+            )],
+        ));
+    };
+    Ok(call.ok(ProviderLocationData::of(practice, provider, location)))
+}
+
+/// `GET /v1/visit_reasons/{visit_reason_id}`: 400 for an id not of the form `pc_…`, 404 (without
+/// a body, as the spec documents it) for one the practice does not use.
+async fn visit_reason(
+    State(emulator): State<ZocdocEmulator>,
+    Path(visit_reason_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Refused> {
+    let call = emulator
+        .admit(Route::GetVisitReason, &headers, None)
+        .await?;
+    if !visit_reason_id.starts_with("pc_") || visit_reason_id.len() <= 3 {
+        return refuse(call.bad_request(vec![FieldError::on(
+            "visit_reason_id",
+            "visit_reason_id must have the form pc_<id>",
+        )]));
+    }
+    let Some(reason) = emulator.practice().visit_reason(&visit_reason_id) else {
+        tracing::info!(visit_reason_id, "unknown visit reason");
+        return refuse(call.error(StatusCode::NOT_FOUND, Vec::new()));
+    };
+    Ok(call.ok(VisitReasonData::of(reason)))
 }
 
 async fn mock_request(
@@ -1153,5 +1220,25 @@ mod tests {
             Route::GetAppointment,
             StatusCode::UNAUTHORIZED
         ));
+        assert!(has_error_body(
+            Route::GetProviderLocation,
+            StatusCode::NOT_FOUND
+        ));
+        assert!(!has_error_body(
+            Route::GetVisitReason,
+            StatusCode::NOT_FOUND
+        ));
+        assert!(has_error_body(
+            Route::GetVisitReason,
+            StatusCode::BAD_REQUEST
+        ));
+    }
+
+    #[test]
+    fn provider_location_ids_need_both_parts() {
+        assert!(is_provider_location_id("pr_a|lo_b"));
+        for id in ["pr_a", "pr_|lo_b", "lo_b|pr_a", "pr_a|lo_", "|"] {
+            assert!(!is_provider_location_id(id), "{id}");
+        }
     }
 }

@@ -32,11 +32,15 @@ pub enum Route {
     Reschedule,
     /// `POST /v1/webhook/mock-request`.
     MockWebhook,
+    /// `GET /v1/provider_locations/{provider_location_id}`.
+    GetProviderLocation,
+    /// `GET /v1/visit_reasons/{visit_reason_id}`.
+    GetVisitReason,
 }
 
 impl Route {
     /// Every route.
-    pub const ALL: [Route; 10] = [
+    pub const ALL: [Route; 12] = [
         Route::Token,
         Route::ListAppointments,
         Route::GetAppointment,
@@ -47,6 +51,8 @@ impl Route {
         Route::Cancel,
         Route::Reschedule,
         Route::MockWebhook,
+        Route::GetProviderLocation,
+        Route::GetVisitReason,
     ];
 
     /// The snake_case name used by the admin endpoints, e.g. `list_appointments`.
@@ -62,6 +68,8 @@ impl Route {
             Route::Cancel => "cancel",
             Route::Reschedule => "reschedule",
             Route::MockWebhook => "mock_webhook",
+            Route::GetProviderLocation => "get_provider_location",
+            Route::GetVisitReason => "get_visit_reason",
         }
     }
 
@@ -228,7 +236,7 @@ impl CallCounts {
         self.per_route.get(&route).copied().unwrap_or(0)
     }
 
-    /// Requests to the appointment and webhook API (every route but `/oauth/token`).
+    /// Requests to the appointment, directory and webhook API (every route but `/oauth/token`).
     pub fn api_calls(&self) -> u64 {
         self.per_route
             .iter()
@@ -254,7 +262,8 @@ mod tests {
 
     #[test]
     fn route_names_round_trip() {
-        for route in Route::ALL {
+        for (index, route) in Route::ALL.into_iter().enumerate() {
+            assert_eq!(route.index(), index, "ALL is in declaration order");
             assert_eq!(Route::parse(route.name()), Some(route));
             assert_eq!(
                 serde_json::to_value(route).unwrap(),

@@ -1,4 +1,5 @@
-//! The Zocdoc emulator: one environment (sandbox or production) of Zocdoc's developer API, its
+//! The Zocdoc emulator: one environment (sandbox or production) of Zocdoc's developer API (its
+//! appointment routes and the directory reads of provider locations and visit reasons), its
 //! token server, its webhooks, and the scenario engine that plays a practice's day.
 //!
 //! ```no_run
@@ -18,6 +19,7 @@
 mod admin;
 mod api;
 mod auth;
+mod directory;
 mod faults;
 mod fixtures;
 mod ids;
@@ -53,7 +55,7 @@ pub use model::{
     ConfirmationType, DocumentSide, Patient, PatientAddress, PatientInsurance, PatientType, Sex,
     VisitType, format_instant, format_offset_date_time, format_webhook_instant,
 };
-pub use practice::{Location, Practice, Provider, VisitReason};
+pub use practice::{Location, Practice, Provider, StreetAddress, VisitReason};
 pub use scenario::{
     BulkLoad, DayScenario, EventKind, PlannedEvent, ScenarioPlan, ScenarioReport, ScenarioRun,
     ScenarioSummary,

@@ -1,4 +1,5 @@
-//! The emulated practice: its providers, locations and visit reasons, and made-up patients.
+//! The emulated practice: its providers, locations and visit reasons (the directory the API's
+//! provider-location and visit-reason routes answer from), and made-up patients.
 //!
 //! Every name here is invented and meant to look it (surnames such as "Testwell" or "Mockridge",
 //! addresses on "Example" streets, `@example.com` addresses, 555-01xx phone numbers), so that no
@@ -33,8 +34,12 @@ pub struct Practice {
 pub struct Provider {
     /// `pr_...`.
     pub provider_id: String,
-    /// A made-up name, e.g. "Dr. Ada Placeholder".
-    pub name: String,
+    /// A made-up first name, e.g. "Ada".
+    pub first_name: String,
+    /// A made-up last name, e.g. "Placeholder".
+    pub last_name: String,
+    /// The professional title, e.g. "MD".
+    pub title: String,
     /// Where the provider works (ids of [`Practice::locations`]).
     pub location_ids: Vec<String>,
     /// What the provider sees patients for (ids of [`Practice::visit_reasons`]).
@@ -43,6 +48,13 @@ pub struct Provider {
     pub slot_minutes: u32,
     /// Whether bookings are confirmed at once or by hand.
     pub confirmation_type: ConfirmationType,
+}
+
+impl Provider {
+    /// `full_name` as the directory answers it: "Ada Placeholder, MD".
+    pub fn full_name(&self) -> String {
+        format!("{} {}, {}", self.first_name, self.last_name, self.title)
+    }
 }
 
 /// A location of the practice.
@@ -54,8 +66,23 @@ pub struct Location {
     pub name: String,
     /// Ten digits.
     pub phone_number: String,
-    /// Video visits only.
+    /// Video visits only (no street address).
     pub is_virtual: bool,
+    /// Two-letter code of the state it serves.
+    pub state: String,
+    /// Where it is; `None` for the virtual location.
+    pub address: Option<StreetAddress>,
+}
+
+/// The street address of a physical location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreetAddress {
+    /// The street line, e.g. "100 Example St".
+    pub address1: String,
+    /// E.g. "New York".
+    pub city: String,
+    /// Five digits.
+    pub zip_code: String,
 }
 
 impl Location {
@@ -76,7 +103,12 @@ pub struct VisitReason {
     pub visit_reason_id: String,
     /// E.g. "Annual physical".
     pub name: String,
+    /// The specialty it belongs to (`sp_...`).
+    pub specialty_id: String,
 }
+
+/// The specialty of every visit reason: primary care (the spec's example id).
+const PRIMARY_CARE_SPECIALTY_ID: &str = "sp_153";
 
 const FIRST_NAMES_FEMALE: &[&str] = &[
     "Ava", "Mia", "Zoe", "Nora", "Ruth", "Iris", "Lena", "Maya", "June", "Clara", "Hazel", "Ida",
@@ -123,11 +155,20 @@ impl Practice {
         let locations: Vec<Location> = ["Midtown Office", "Downtown Office", "Video Visits"]
             .iter()
             .enumerate()
-            .map(|(index, name)| Location {
-                location_id: ids::directory_id("lo", rng),
-                name: format!("Example Family Medicine {name}"),
-                phone_number: format!("212555{:04}", 100 + index),
-                is_virtual: *name == "Video Visits",
+            .map(|(index, name)| {
+                let is_virtual = *name == "Video Visits";
+                Location {
+                    location_id: ids::directory_id("lo", rng),
+                    name: format!("Example Family Medicine {name}"),
+                    phone_number: format!("212555{:04}", 100 + index),
+                    is_virtual,
+                    state: CITY.1.to_owned(),
+                    address: (!is_virtual).then(|| StreetAddress {
+                        address1: format!("{} {}", 100 * (index + 1), STREETS[index]),
+                        city: CITY.0.to_owned(),
+                        zip_code: CITY.2.to_owned(),
+                    }),
+                }
             })
             .collect();
         let visit_reasons: Vec<VisitReason> = VISIT_REASONS
@@ -135,6 +176,7 @@ impl Practice {
             .map(|name| VisitReason {
                 visit_reason_id: ids::visit_reason_id(rng),
                 name: (*name).to_owned(),
+                specialty_id: PRIMARY_CARE_SPECIALTY_ID.to_owned(),
             })
             .collect();
         let all_reasons: Vec<String> = visit_reasons
@@ -143,14 +185,19 @@ impl Practice {
             .collect();
         let providers = [
             (
-                "Dr. Ada Placeholder",
+                ("Ada", "Placeholder", "MD"),
                 vec![0, 2],
                 20,
                 ConfirmationType::Auto,
             ),
-            ("Dr. Ben Mockridge", vec![0], 30, ConfirmationType::Auto),
             (
-                "Dr. Cleo Sampleton",
+                ("Ben", "Mockridge", "DO"),
+                vec![0],
+                30,
+                ConfirmationType::Auto,
+            ),
+            (
+                ("Cleo", "Sampleton", "NP"),
                 vec![1, 2],
                 30,
                 ConfirmationType::Manual,
@@ -158,9 +205,16 @@ impl Practice {
         ]
         .into_iter()
         .map(
-            |(name, location_indexes, slot_minutes, confirmation_type)| Provider {
+            |(
+                (first_name, last_name, title),
+                location_indexes,
+                slot_minutes,
+                confirmation_type,
+            )| Provider {
                 provider_id: ids::directory_id("pr", rng),
-                name: name.to_owned(),
+                first_name: first_name.to_owned(),
+                last_name: last_name.to_owned(),
+                title: title.to_owned(),
                 location_ids: location_indexes
                     .iter()
                     .map(|&index: &usize| locations[index].location_id.clone())
@@ -193,6 +247,25 @@ impl Practice {
         self.providers
             .iter()
             .find(|provider| provider.provider_id == provider_id)
+    }
+
+    /// The provider and location of a `provider_location_id` (`<provider id>|<location id>`),
+    /// when the provider works there.
+    pub fn provider_location(&self, provider_location_id: &str) -> Option<(&Provider, &Location)> {
+        let (provider_id, location_id) = provider_location_id.split_once('|')?;
+        let provider = self.provider(provider_id)?;
+        let location = self.location(location_id)?;
+        provider
+            .location_ids
+            .contains(&location.location_id)
+            .then_some((provider, location))
+    }
+
+    /// The visit reason with this id.
+    pub fn visit_reason(&self, visit_reason_id: &str) -> Option<&VisitReason> {
+        self.visit_reasons
+            .iter()
+            .find(|reason| reason.visit_reason_id == visit_reason_id)
     }
 }
 
@@ -269,6 +342,32 @@ mod tests {
         assert_ne!(first.practice_id, other.practice_id);
         assert_eq!(first.providers.len(), 3);
         assert_eq!(first.locations.iter().filter(|l| l.is_virtual).count(), 1);
+    }
+
+    #[test]
+    fn the_directory_names_every_provider_location_and_visit_reason() {
+        let practice = Practice::generate(&mut ChaCha8Rng::seed_from_u64(7));
+        let ada = &practice.providers[0];
+        assert_eq!(ada.full_name(), "Ada Placeholder, MD");
+        let id = format!("{}|{}", ada.provider_id, ada.location_ids[0]);
+        let (provider, location) = practice.provider_location(&id).unwrap();
+        assert_eq!(provider.provider_id, ada.provider_id);
+        assert_eq!(
+            location.address.as_ref().unwrap().address1,
+            "100 Example St"
+        );
+        let elsewhere = format!("{}|{}", ada.provider_id, practice.locations[1].location_id);
+        assert!(practice.provider_location(&elsewhere).is_none());
+        assert!(practice.provider_location(&ada.provider_id).is_none());
+        for location in &practice.locations {
+            assert_eq!(location.address.is_none(), location.is_virtual);
+        }
+        let reason = &practice.visit_reasons[0];
+        assert_eq!(
+            practice.visit_reason(&reason.visit_reason_id).unwrap().name,
+            "Annual physical"
+        );
+        assert!(practice.visit_reason("pc_unknown").is_none());
     }
 
     #[test]

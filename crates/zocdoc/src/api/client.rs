@@ -1,5 +1,5 @@
-//! The client: its builder, the token cache, the request loop with its retry rules, and the
-//! appointment operations.
+//! The client: its builder, the token cache, the request loop with its retry rules, the
+//! appointment operations and the directory reads.
 //!
 //! Rules of the request loop, per call:
 //! - a 401 discards the token (only if no other call replaced it meanwhile), fetches a new one
@@ -32,11 +32,13 @@ use super::auth::{
 };
 use super::decode::{
     DecodeError, decode_appointment, decode_appointment_page, decode_error_result,
-    decode_participants, decode_rescheduled, decode_status_change,
+    decode_participants, decode_provider_location, decode_rescheduled, decode_status_change,
+    decode_visit_reason,
 };
+use super::directory::{ProviderLocation, VisitReason};
 use super::environment::Environment;
 use super::error::{AuthFailure, Error, Operation, ReadBack, RequestProblem, TransportKind};
-use super::ids::AppointmentId;
+use super::ids::{AppointmentId, ProviderLocationId, VisitReasonId};
 use super::model::{
     Appointment, CancelReason, Listing, OffsetTime, Page, RescheduledAppointment, StatusChange,
     StatusUpdate, Written,
@@ -413,6 +415,29 @@ impl Client {
         let url = self.endpoint(&["v1", "appointments", id.as_str(), "participants"]);
         let answer = self.read(Call::get(operation, url, Some(id))).await?;
         decoded(operation, &answer, decode_participants)
+    }
+
+    /// `GET /v1/provider_locations/{id}`: the provider's and location's names behind an
+    /// appointment's `provider_location_id`. Retried like every read.
+    pub async fn provider_location(
+        &self,
+        id: &ProviderLocationId,
+    ) -> Result<ProviderLocation, Error> {
+        let operation = Operation::GetProviderLocation;
+        check_directory_id(operation, "provider_location_id", id.as_str())?;
+        let url = self.endpoint(&["v1", "provider_locations", id.as_str()]);
+        let answer = self.read(Call::get(operation, url, None)).await?;
+        decoded(operation, &answer, decode_provider_location)
+    }
+
+    /// `GET /v1/visit_reasons/{id}`: the name behind an appointment's `visit_reason_id`.
+    /// Retried like every read.
+    pub async fn visit_reason(&self, id: &VisitReasonId) -> Result<VisitReason, Error> {
+        let operation = Operation::GetVisitReason;
+        check_directory_id(operation, "visit_reason_id", id.as_str())?;
+        let url = self.endpoint(&["v1", "visit_reasons", id.as_str()]);
+        let answer = self.read(Call::get(operation, url, None)).await?;
+        decoded(operation, &answer, decode_visit_reason)
     }
 
     /// `POST /v1/appointments/confirm`: confirms a `pending_booking` appointment.
@@ -989,6 +1014,21 @@ fn check_id(operation: Operation, id: &AppointmentId) -> Result<(), Error> {
         return Err(Error::InvalidRequest {
             operation,
             problem: RequestProblem::EmptyAppointmentId,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses an empty directory id (it would turn `/v1/visit_reasons/{id}` into the list).
+fn check_directory_id(
+    operation: Operation,
+    parameter: &'static str,
+    id: &str,
+) -> Result<(), Error> {
+    if id.is_empty() {
+        return Err(Error::InvalidRequest {
+            operation,
+            problem: RequestProblem::EmptyDirectoryId { parameter },
         });
     }
     Ok(())

@@ -14,6 +14,9 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::{Map, Value};
 
+use super::directory::{
+    Location, Provider, ProviderLocation, ProviderLocationType, VirtualLocation, VisitReason,
+};
 use super::error::{ApiErrorDetail, ErrorResult, ErrorType};
 use super::ids::RequestId;
 use super::model::{
@@ -135,6 +138,52 @@ pub fn decode_rescheduled(body: &[u8]) -> Result<RescheduledAppointment, DecodeE
     })
 }
 
+/// Decodes `GET /v1/provider_locations/{id}` (`ProviderLocationResult`). `location` and
+/// `virtual_location` are read when present (one or the other, by the provider location's type);
+/// every field of `provider` is optional.
+pub fn decode_provider_location(body: &[u8]) -> Result<ProviderLocation, DecodeError> {
+    let value = parse_json(body)?;
+    let root = Fields::root(&value)?;
+    let data = root.object("data")?;
+    let provider = data.object("provider")?;
+    Ok(ProviderLocation {
+        provider_location_id: data.id("provider_location_id")?.into(),
+        provider_location_type: ProviderLocationType::from_wire(
+            data.str("provider_location_type")?,
+        ),
+        provider: Provider {
+            provider_id: provider.opt_str("provider_id")?.map(Into::into),
+            first_name: provider.opt_string("first_name")?,
+            last_name: provider.opt_string("last_name")?,
+            title: provider.opt_string("title")?,
+            full_name: provider.opt_string("full_name")?,
+        },
+        location: data
+            .opt_object("location")?
+            .map(|location| location_of(&location))
+            .transpose()?,
+        virtual_location: data
+            .opt_object("virtual_location")?
+            .map(|place| {
+                Ok(VirtualLocation {
+                    location_name: place.opt_string("location_name")?,
+                })
+            })
+            .transpose()?,
+    })
+}
+
+/// Decodes `GET /v1/visit_reasons/{id}` (`VisitReasonByIdResponse`).
+pub fn decode_visit_reason(body: &[u8]) -> Result<VisitReason, DecodeError> {
+    let value = parse_json(body)?;
+    let root = Fields::root(&value)?;
+    let data = root.object("data")?;
+    Ok(VisitReason {
+        visit_reason_id: data.id("id")?.into(),
+        name: data.str("name")?.to_owned(),
+    })
+}
+
 /// Decodes an `ErrorResult` body as far as it goes: `None` when the body is not a JSON object.
 /// Error bodies are best effort (the status code already says what happened), so a missing
 /// `error_type` or a malformed entry of `errors` is skipped rather than failing.
@@ -191,6 +240,15 @@ fn appointment(data: &Fields<'_>) -> Result<Appointment, DecodeError> {
         notes: data.opt_string("notes")?,
         cancellation_reason: data.opt_string("cancellation_reason")?,
         source: data.opt_string("source")?,
+    })
+}
+
+/// `BaseLocation`: its name and the address line and city it is shown with.
+fn location_of(data: &Fields<'_>) -> Result<Location, DecodeError> {
+    Ok(Location {
+        location_name: data.opt_string("location_name")?,
+        address1: data.str("address1")?.to_owned(),
+        city: data.str("city")?.to_owned(),
     })
 }
 
@@ -606,6 +664,114 @@ mod tests {
         assert!(!format!("{decoded:?}").contains("secret notes"));
     }
 
+    fn provider_location_value() -> Value {
+        json!({
+            "provider_location_id": "pr_a|lo_b",
+            "provider_location_type": "in_person_provider",
+            "accepts_patient_insurance": "insurance_not_specified",
+            "provider": {"provider_id": "pr_a", "first_name": "Ada", "last_name": "Placeholder",
+                         "title": "MD", "full_name": "Ada Placeholder, MD", "npi": "1234567891"},
+            "location": {"address1": "1 Example St", "city": "New York", "state": "NY",
+                         "zip_code": "10001", "latitude": 40.75, "longitude": -73.99,
+                         "location_name": "Midtown Office"},
+            "booking_requirements": {"required_fields": [], "accepts_booking_requests_from": []},
+        })
+    }
+
+    #[test]
+    fn a_provider_location_decodes_with_or_without_a_location() {
+        let body = json!({"request_id": "r", "data": provider_location_value()});
+        let decoded = decode_provider_location(&bytes(&body)).unwrap();
+        assert_eq!(decoded.provider_location_id.as_str(), "pr_a|lo_b");
+        assert_eq!(
+            decoded.provider_location_type,
+            ProviderLocationType::InPersonProvider
+        );
+        assert_eq!(
+            decoded.provider.display_name().as_deref(),
+            Some("Ada Placeholder, MD")
+        );
+        let location = decoded.location.unwrap();
+        assert_eq!(location.display_name(), "Midtown Office");
+        assert_eq!(location.address_line(), "1 Example St, New York");
+
+        let mut data = provider_location_value();
+        data["provider_location_type"] = json!("virtual_provider");
+        data["location"] = Value::Null;
+        data["virtual_location"] = json!({"state": "NY", "location_name": "Video Visits"});
+        data["provider"] = json!({});
+        let decoded = decode_provider_location(&bytes(&json!({"data": data}))).unwrap();
+        assert_eq!(decoded.location, None);
+        assert_eq!(decoded.location_name().as_deref(), Some("Video Visits"));
+        assert_eq!(decoded.provider.display_name(), None);
+    }
+
+    #[test]
+    fn a_provider_location_needs_its_id_provider_and_address() {
+        for (field, problem) in [
+            ("provider_location_id", "data.provider_location_id"),
+            ("provider_location_type", "data.provider_location_type"),
+            ("provider", "data.provider"),
+        ] {
+            let mut data = provider_location_value();
+            data.as_object_mut().unwrap().remove(field);
+            assert_eq!(
+                decode_provider_location(&bytes(&json!({"data": data}))).unwrap_err(),
+                DecodeError::Missing {
+                    field: problem.to_owned()
+                }
+            );
+        }
+        let mut data = provider_location_value();
+        data["location"].as_object_mut().unwrap().remove("city");
+        assert_eq!(
+            decode_provider_location(&bytes(&json!({"data": data}))).unwrap_err(),
+            DecodeError::Missing {
+                field: "data.location.city".to_owned()
+            }
+        );
+        let mut data = provider_location_value();
+        data["provider"]["full_name"] = json!(["Ada"]);
+        assert_eq!(
+            decode_provider_location(&bytes(&json!({"data": data}))).unwrap_err(),
+            DecodeError::WrongType {
+                field: "data.provider.full_name".to_owned()
+            }
+        );
+        assert_eq!(
+            decode_provider_location(&bytes(&json!({"request_id": "r"}))).unwrap_err(),
+            DecodeError::Missing {
+                field: "data".to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn a_visit_reason_decodes_and_needs_its_id_and_name() {
+        let body = json!({"request_id": "r", "data": {
+            "id": "pc_FRO-18leckytNKtruw5dLR", "name": "Annual physical", "specialty_id": "sp_153",
+            "brand_new": true
+        }});
+        let decoded = decode_visit_reason(&bytes(&body)).unwrap();
+        assert_eq!(
+            decoded.visit_reason_id.as_str(),
+            "pc_FRO-18leckytNKtruw5dLR"
+        );
+        assert_eq!(decoded.name, "Annual physical");
+        assert_eq!(
+            decode_visit_reason(&bytes(&json!({"data": {"id": "", "name": "x"}}))).unwrap_err(),
+            DecodeError::Missing {
+                field: "data.id".to_owned()
+            }
+        );
+        assert_eq!(
+            decode_visit_reason(&bytes(&json!({"data": {"id": "pc_1", "name": 3}}))).unwrap_err(),
+            DecodeError::WrongType {
+                field: "data.name".to_owned()
+            }
+        );
+    }
+
     #[test]
     fn error_bodies_are_read_as_far_as_they_go() {
         let body = json!({
@@ -675,6 +841,15 @@ mod tests {
         "errors",
         "message",
         "field",
+        "provider_location_type",
+        "provider",
+        "location",
+        "location_name",
+        "virtual_location",
+        "full_name",
+        "title",
+        "id",
+        "name",
     ];
 
     fn text() -> impl Strategy<Value = String> {
@@ -724,6 +899,14 @@ mod tests {
         let _ = decode_participants(body);
         let _ = decode_status_change(body);
         let _ = decode_rescheduled(body);
+        if let Ok(place) = decode_provider_location(body) {
+            assert!(!place.provider_location_id.as_str().is_empty());
+            let _ = place.provider.display_name();
+            let _ = place.location_name();
+        }
+        if let Ok(reason) = decode_visit_reason(body) {
+            assert!(!reason.visit_reason_id.as_str().is_empty());
+        }
         let _ = decode_error_result(body).and_then(|result| result.staff_text());
         if let Err(error) = decode_appointment(body) {
             assert!(!error.to_string().is_empty());

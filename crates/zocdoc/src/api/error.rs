@@ -25,6 +25,10 @@ pub enum Operation {
     GetAppointment,
     /// `GET /v1/appointments/{id}/participants`.
     GetParticipants,
+    /// `GET /v1/provider_locations/{provider_location_id}`.
+    GetProviderLocation,
+    /// `GET /v1/visit_reasons/{visit_reason_id}`.
+    GetVisitReason,
     /// `POST /v1/appointments/confirm`.
     Confirm,
     /// `POST /v1/appointments/cancel`.
@@ -44,6 +48,8 @@ impl Operation {
             Operation::ListAppointments => "list_appointments",
             Operation::GetAppointment => "get_appointment",
             Operation::GetParticipants => "get_participants",
+            Operation::GetProviderLocation => "get_provider_location",
+            Operation::GetVisitReason => "get_visit_reason",
             Operation::Confirm => "confirm",
             Operation::Cancel => "cancel",
             Operation::Reschedule => "reschedule",
@@ -56,11 +62,16 @@ impl Operation {
     pub fn is_write(self) -> bool {
         !matches!(
             self,
-            Operation::ListAppointments | Operation::GetAppointment | Operation::GetParticipants
+            Operation::ListAppointments
+                | Operation::GetAppointment
+                | Operation::GetParticipants
+                | Operation::GetProviderLocation
+                | Operation::GetVisitReason
         )
     }
 
-    /// The OAuth scope the call needs.
+    /// The OAuth scope the call needs. The spec names none for the directory reads, which are
+    /// then said to need the appointment read scope the app holds anyway.
     pub fn scope(self) -> &'static str {
         if self.is_write() {
             "external.appointment.write"
@@ -75,6 +86,8 @@ impl Operation {
             Operation::ListAppointments => "load the appointments",
             Operation::GetAppointment => "load this appointment",
             Operation::GetParticipants => "load the patient's details for this appointment",
+            Operation::GetProviderLocation => "load the provider's and location's names",
+            Operation::GetVisitReason => "load the visit reason's name",
             Operation::Confirm => "confirm this appointment",
             Operation::Cancel => "cancel this appointment",
             Operation::Reschedule => "move this appointment to the new time",
@@ -88,12 +101,32 @@ impl Operation {
         match self {
             Operation::ListAppointments
             | Operation::GetAppointment
-            | Operation::GetParticipants => "answered",
+            | Operation::GetParticipants
+            | Operation::GetProviderLocation
+            | Operation::GetVisitReason => "answered",
             Operation::Confirm => "confirmed the appointment",
             Operation::Cancel => "cancelled the appointment",
             Operation::Reschedule => "moved the appointment",
             Operation::MarkArrived => "recorded the patient's arrival",
             Operation::MarkNoShow => "recorded the no-show",
+        }
+    }
+
+    /// What a 404 to this call means, in plain words.
+    fn not_found(self) -> String {
+        match self {
+            Operation::GetProviderLocation => "Zocdoc has no such provider location that \
+                Deskbridge can see, so Deskbridge could not load the provider's and location's \
+                names. The appointment shows Zocdoc's ids instead."
+                .to_owned(),
+            Operation::GetVisitReason => "Zocdoc has no such visit reason, so Deskbridge could \
+                not load its name. The appointment shows Zocdoc's id instead."
+                .to_owned(),
+            other => format!(
+                "Zocdoc has no such appointment that Deskbridge can see, so Deskbridge could not \
+                 {}. It may have been booked through another partner.",
+                other.to_do()
+            ),
         }
     }
 
@@ -271,6 +304,12 @@ pub enum RequestProblem {
     /// The appointment id is empty.
     #[error("the appointment id is empty")]
     EmptyAppointmentId,
+    /// A directory id (provider location, visit reason) is empty.
+    #[error("the {parameter} is empty")]
+    EmptyDirectoryId {
+        /// The path parameter, e.g. `provider_location_id`.
+        parameter: &'static str,
+    },
     /// A cancellation note is empty, or goes with a reason other than the two `other_*` ones.
     #[error("a cancellation note must be non-empty and go with an \"other\" reason")]
     BadCancellationNote,
@@ -295,7 +334,7 @@ pub enum Error {
         /// Zocdoc's error body, when it sent one.
         body: Option<ErrorResult>,
     },
-    /// 404: no such appointment in the partner's directory.
+    /// 404: no such appointment (or provider location, visit reason) in the partner's directory.
     #[error("{operation}{}: Zocdoc answered 404{}", of(.appointment_id), reference(.body))]
     NotFound {
         /// The call.
@@ -499,10 +538,7 @@ impl Error {
                  permission \u{201c}{}\u{201d}). Ask Zocdoc to grant it.",
                 operation.scope()
             ),
-            Error::NotFound { .. } => format!(
-                "Zocdoc has no such appointment that Deskbridge can see, so Deskbridge could not \
-                 {to_do}. It may have been booked through another partner."
-            ),
+            Error::NotFound { operation, .. } => operation.not_found(),
             Error::Conflict { operation, .. } => operation.conflict(),
             Error::BadRequest { operation, .. } => {
                 let hint = match operation {
@@ -841,6 +877,36 @@ mod tests {
         };
         assert!(arrived.staff_message().contains("does not show arrivals"));
         assert_eq!(arrived.code(), "zocdoc_write_outcome_unknown");
+    }
+
+    #[test]
+    fn directory_reads_say_what_could_not_be_named() {
+        let error = Error::NotFound {
+            operation: Operation::GetVisitReason,
+            appointment_id: None,
+            body: body(&["Not found"]),
+        };
+        assert!(
+            error
+                .staff_message()
+                .starts_with("Zocdoc has no such visit reason, so Deskbridge could not load its")
+        );
+        assert_eq!(
+            error.to_string(),
+            "get_visit_reason: Zocdoc answered 404 (request req-42)"
+        );
+        let error = Error::Server {
+            operation: Operation::GetProviderLocation,
+            status: 503,
+            attempts: 4,
+            body: None,
+        };
+        assert!(
+            error
+                .staff_message()
+                .contains("could not load the provider's and location's names")
+        );
+        assert!(!Operation::GetProviderLocation.is_write());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! A scripted Zocdoc on 127.0.0.1:0 for the client's tests, answering per the spec: the token
 //! endpoint, the appointment routes with `ErrorResult` bodies, status transitions, paging with the
-//! 1,000 cap. Tests script faults (status codes, `Retry-After`, stalls, broken bodies, writes that
+//! 1,000 cap, and the directory reads (one provider location, one visit reason). Tests script faults (status codes, `Retry-After`, stalls, broken bodies, writes that
 //! take effect but answer 5xx), a 429 storm, token revocation and gzip; every request is recorded.
 //! Also the test clock (sleeps return at once and are recorded) and a fixed jitter.
 
@@ -100,6 +100,8 @@ pub(crate) enum Route {
     Cancel,
     Reschedule,
     UpdateStatus,
+    ProviderLocation,
+    VisitReason,
     Unknown,
 }
 
@@ -522,6 +524,32 @@ pub(crate) fn participants_json(id: &str) -> Value {
     })
 }
 
+/// The provider location the scripted Zocdoc knows (the fixed appointments').
+pub(crate) const PROVIDER_LOCATION_ID: &str = "pr_confirmed|lo_confirmed";
+/// The visit reason the scripted Zocdoc knows (the spec's example id).
+pub(crate) const VISIT_REASON_ID: &str = "pc_FRO-18leckytNKtruw5dLR";
+
+/// The `ProviderLocation` of [`PROVIDER_LOCATION_ID`], with fields the client does not read.
+pub(crate) fn provider_location_json() -> Value {
+    json!({
+        "provider_location_id": PROVIDER_LOCATION_ID,
+        "provider_location_type": "in_person_provider",
+        "accepts_patient_insurance": "insurance_not_specified",
+        "provider": {
+            "provider_id": "pr_confirmed", "npi": "1234567891", "first_name": "Ada",
+            "last_name": "Placeholder", "title": "MD", "full_name": "Ada Placeholder, MD",
+            "specialties": ["Primary Care"], "visit_reason_ids": [VISIT_REASON_ID]
+        },
+        "location": {
+            "address1": "1 Example St", "address2": "Suite 2", "city": "New York", "state": "NY",
+            "zip_code": "10001", "latitude": 40.75, "longitude": -73.99,
+            "location_name": "Example Family Medicine Midtown"
+        },
+        "practice": {"practice_id": "pt_main", "practice_name": "Example Family Medicine"},
+        "booking_requirements": {"required_fields": [], "accepts_booking_requests_from": ["self_pay"]}
+    })
+}
+
 /// An `ErrorResult` body.
 pub(crate) fn error_result(request_id: &str, error_type: &str, message: &str) -> Value {
     json!({
@@ -559,6 +587,8 @@ fn route_of(method: &Method, path: &str) -> Route {
         ("PUT", ["v1", "appointments", "update-status"]) => Route::UpdateStatus,
         ("GET", ["v1", "appointments", _, "participants"]) => Route::Participants,
         ("GET", ["v1", "appointments", _]) => Route::Get,
+        ("GET", ["v1", "provider_locations", _]) => Route::ProviderLocation,
+        ("GET", ["v1", "visit_reasons", _]) => Route::VisitReason,
         _ => Route::Unknown,
     }
 }
@@ -681,6 +711,30 @@ fn normal(
     match route {
         Route::List => list(state, uri.query().unwrap_or_default(), &request_id),
         Route::Get | Route::Participants if path_id == BROKEN_ID => Plan::answer(500, None),
+        Route::ProviderLocation => match path_id.replace("%7C", "|").as_str() {
+            PROVIDER_LOCATION_ID => Plan::answer(
+                200,
+                Some(json!({"request_id": request_id, "data": provider_location_json()})),
+            ),
+            _ => Plan::answer(
+                404,
+                Some(json!({
+                    "request_id": request_id,
+                    "error_type": "invalid_request",
+                    "errors": [{"message": "Provider location not found", "field": "provider_location_id"}]
+                })),
+            ),
+        },
+        // The spec documents this 404 without a body.
+        Route::VisitReason => match path_id.as_str() {
+            VISIT_REASON_ID => Plan::answer(
+                200,
+                Some(json!({"request_id": request_id, "data": {
+                    "id": VISIT_REASON_ID, "name": "Annual physical", "specialty_id": "sp_153"
+                }})),
+            ),
+            _ => Plan::answer(404, None),
+        },
         Route::Get => match state.appointments.get(&path_id) {
             Some(appointment) => Plan::answer(
                 200,
