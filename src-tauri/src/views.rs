@@ -64,8 +64,15 @@ pub(crate) fn card(card: &BoardCard, time_zone: &TimeZone) -> CardView {
         previous_time: card.previous_start.map(|at| date_and_time(at, time_zone)),
         status: card.status.as_str().to_owned(),
         status_text,
-        provider: card.provider_location_id.clone(),
-        visit_reason: card.visit_reason_id.clone(),
+        provider: match (&card.provider_name, &card.location_name) {
+            (Some(provider), Some(location)) => format!("{provider} · {location}"),
+            (Some(provider), None) => provider.clone(),
+            (None, _) => card.provider_location_id.clone(),
+        },
+        visit_reason: card
+            .visit_reason_name
+            .clone()
+            .unwrap_or_else(|| card.visit_reason_id.clone()),
         patient_type: card.patient_type.as_deref().map(|kind| match kind {
             "new" => "New patient".to_owned(),
             "existing" => "Existing patient".to_owned(),

@@ -71,6 +71,12 @@ pub struct BoardCard {
     pub provider_location_id: String,
     /// `visit_reason_id`.
     pub visit_reason_id: String,
+    /// The provider's name, once the directory knows it.
+    pub provider_name: Option<String>,
+    /// The location's name, once the directory knows it (none for a video-only provider).
+    pub location_name: Option<String>,
+    /// The visit reason's name, once the directory knows it.
+    pub visit_reason_name: Option<String>,
     /// `visit_type`.
     pub visit_type: Option<String>,
     /// `patient_type` (`new` or `existing`).
@@ -131,8 +137,12 @@ impl Store {
                      ORDER BY c.id DESC LIMIT 1),
                     (SELECT trim(json_extract(p.details_json, '$.patient.first_name') || ' ' ||
                                  json_extract(p.details_json, '$.patient.last_name'))
-                     FROM participants p WHERE p.appointment_id = a.id)
+                     FROM participants p WHERE p.appointment_id = a.id),
+                    d.provider_name, d.location_name, v.name
              FROM appointments a
+             LEFT JOIN directory_provider_locations d
+                    ON d.provider_location_id = a.provider_location_id
+             LEFT JOIN directory_visit_reasons v ON v.visit_reason_id = a.visit_reason_id
              WHERE a.start_time >= ?1 AND a.start_time < ?2
              ORDER BY a.start_time, a.id",
         )?;
@@ -168,16 +178,21 @@ impl Store {
                         (SELECT trim(json_extract(p.details_json, '$.patient.first_name') || ' ' ||
                                      json_extract(p.details_json, '$.patient.last_name'))
                          FROM participants p WHERE p.appointment_id = a.id),
+                        d.provider_name, d.location_name, v.name,
                         a.created_time_utc, json_extract(a.raw_json, '$.notes'),
                         a.cancellation_reason
-                 FROM appointments a WHERE a.id = ?1",
+                 FROM appointments a
+                 LEFT JOIN directory_provider_locations d
+                        ON d.provider_location_id = a.provider_location_id
+                 LEFT JOIN directory_visit_reasons v ON v.visit_reason_id = a.visit_reason_id
+                 WHERE a.id = ?1",
                 [id],
                 |row| {
                     Ok((
                         card_from_row(row)?,
-                        row.get::<_, Option<String>>(11)?,
-                        row.get::<_, Option<String>>(12)?,
-                        row.get::<_, Option<String>>(13)?,
+                        row.get::<_, Option<String>>(14)?,
+                        row.get::<_, Option<String>>(15)?,
+                        row.get::<_, Option<String>>(16)?,
                     ))
                 },
             )
@@ -218,7 +233,7 @@ impl Store {
     }
 }
 
-/// A card from the board query's first eleven columns; `None` for a row whose start cannot be
+/// A card from the board query's first fourteen columns; `None` for a row whose start cannot be
 /// read (never written so, but a card without a time would mislead).
 fn card_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<BoardCard>> {
     let status = AppointmentStatus::from_wire(&row.get::<_, String>(1)?);
@@ -242,6 +257,9 @@ fn card_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<BoardCard>>
         lane,
         provider_location_id: row.get(3)?,
         visit_reason_id: row.get(4)?,
+        provider_name: row.get(11)?,
+        location_name: row.get(12)?,
+        visit_reason_name: row.get(13)?,
         visit_type: row.get(5)?,
         patient_type: row.get(6)?,
         arrived_at,

@@ -42,6 +42,23 @@ impl DirectoryIds {
         }
         ids
     }
+
+    /// The ids of every stored appointment, each once.
+    pub fn stored(store: &Store) -> Result<DirectoryIds, StoreError> {
+        let mut ids = DirectoryIds::default();
+        let conn = store.conn();
+        let mut provider_locations =
+            conn.prepare_cached("SELECT DISTINCT provider_location_id FROM appointments")?;
+        for id in provider_locations.query_map([], |row| row.get::<_, String>(0))? {
+            ids.provider_locations.insert(id?.as_str().into());
+        }
+        let mut visit_reasons =
+            conn.prepare_cached("SELECT DISTINCT visit_reason_id FROM appointments")?;
+        for id in visit_reasons.query_map([], |row| row.get::<_, String>(0))? {
+            ids.visit_reasons.insert(id?.as_str().into());
+        }
+        Ok(ids)
+    }
 }
 
 /// The names of one provider location.
@@ -116,9 +133,10 @@ pub fn names_for(store: &Store, ids: &DirectoryIds) -> Result<DirectoryNames, St
 /// `now - REFRESH_AFTER`, one call per id, and caches them. A 404 is cached as unknown; any other
 /// failure is logged (ids only) and counted, and caches nothing. A failure that is not about one
 /// id (credentials, rate limit, Zocdoc or the network down) ends the round: the remaining ids wait
-/// for the next call. Only a database failure is an error.
+/// for the next call. Only a database failure is an error. The store is taken `&mut` so that the
+/// future can move between threads (a connection is not `Sync`).
 pub async fn fill_missing<R: AppointmentReader>(
-    store: &Store,
+    store: &mut Store,
     reader: &R,
     ids: &DirectoryIds,
     now: Timestamp,
@@ -302,7 +320,7 @@ mod tests {
 
     #[tokio::test]
     async fn missing_names_are_fetched_once_and_then_read_from_the_cache() {
-        let (_dir, store) = store();
+        let (_dir, mut store) = store();
         let fake = directory();
         let wanted = ids(&["pr_a|lo_b", "pr_a|lo_video"], &["pc_d"]);
         assert_eq!(
@@ -310,7 +328,9 @@ mod tests {
             DirectoryNames::default()
         );
 
-        let filled = fill_missing(&store, &fake, &wanted, at(0)).await.unwrap();
+        let filled = fill_missing(&mut store, &fake, &wanted, at(0))
+            .await
+            .unwrap();
         assert_eq!(
             filled,
             Filled {
@@ -337,7 +357,7 @@ mod tests {
             "Annual physical"
         );
 
-        let again = fill_missing(&store, &fake, &wanted, at(3600))
+        let again = fill_missing(&mut store, &fake, &wanted, at(3600))
             .await
             .unwrap();
         assert_eq!(again, Filled::default());
@@ -346,14 +366,16 @@ mod tests {
 
     #[tokio::test]
     async fn names_older_than_a_week_are_fetched_again() {
-        let (_dir, store) = store();
+        let (_dir, mut store) = store();
         let fake = directory();
         let wanted = ids(&["pr_a|lo_b"], &["pc_d"]);
-        fill_missing(&store, &fake, &wanted, at(0)).await.unwrap();
+        fill_missing(&mut store, &fake, &wanted, at(0))
+            .await
+            .unwrap();
         fake.put_visit_reason("pc_d", "Yearly physical");
 
         let week = REFRESH_AFTER.as_secs();
-        fill_missing(&store, &fake, &wanted, at(week))
+        fill_missing(&mut store, &fake, &wanted, at(week))
             .await
             .unwrap();
         assert_eq!(
@@ -361,7 +383,7 @@ mod tests {
             2,
             "a week old is fresh"
         );
-        fill_missing(&store, &fake, &wanted, at(week + 1))
+        fill_missing(&mut store, &fake, &wanted, at(week + 1))
             .await
             .unwrap();
         assert_eq!(fake.directory_calls.load(Ordering::SeqCst), 4);
@@ -374,10 +396,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_id_is_cached_without_a_name() {
-        let (_dir, store) = store();
+        let (_dir, mut store) = store();
         let fake = directory();
         let wanted = ids(&["pr_gone|lo_gone"], &["pc_gone", "pc_d"]);
-        let filled = fill_missing(&store, &fake, &wanted, at(0)).await.unwrap();
+        let filled = fill_missing(&mut store, &fake, &wanted, at(0))
+            .await
+            .unwrap();
         assert_eq!(
             filled,
             Filled {
@@ -389,7 +413,9 @@ mod tests {
         let names = names_for(&store, &wanted).unwrap();
         assert!(names.provider_locations.is_empty(), "the card shows the id");
         assert_eq!(names.visit_reasons.len(), 1);
-        fill_missing(&store, &fake, &wanted, at(60)).await.unwrap();
+        fill_missing(&mut store, &fake, &wanted, at(60))
+            .await
+            .unwrap();
         assert_eq!(
             fake.directory_calls.load(Ordering::SeqCst),
             3,
@@ -399,14 +425,16 @@ mod tests {
 
     #[tokio::test]
     async fn an_outage_ends_the_round_and_caches_nothing() {
-        let (_dir, store) = store();
+        let (_dir, mut store) = store();
         let fake = directory();
         fake.directory_failures
             .lock()
             .unwrap()
             .push_back(server_error(Operation::GetProviderLocation));
         let wanted = ids(&["pr_a|lo_b", "pr_a|lo_video"], &["pc_d"]);
-        let filled = fill_missing(&store, &fake, &wanted, at(0)).await.unwrap();
+        let filled = fill_missing(&mut store, &fake, &wanted, at(0))
+            .await
+            .unwrap();
         assert_eq!(
             filled,
             Filled {
@@ -421,13 +449,15 @@ mod tests {
             DirectoryNames::default()
         );
 
-        let filled = fill_missing(&store, &fake, &wanted, at(60)).await.unwrap();
+        let filled = fill_missing(&mut store, &fake, &wanted, at(60))
+            .await
+            .unwrap();
         assert_eq!(filled.named, 3, "the next round names everything");
     }
 
     #[tokio::test]
     async fn an_unreadable_answer_skips_only_its_id() {
-        let (_dir, store) = store();
+        let (_dir, mut store) = store();
         let fake = directory();
         fake.directory_failures
             .lock()
@@ -440,7 +470,9 @@ mod tests {
                 },
             });
         let wanted = ids(&["pr_a|lo_b", "pr_a|lo_video"], &["pc_d"]);
-        let filled = fill_missing(&store, &fake, &wanted, at(0)).await.unwrap();
+        let filled = fill_missing(&mut store, &fake, &wanted, at(0))
+            .await
+            .unwrap();
         assert_eq!(
             filled,
             Filled {

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use deskbridge_core::clock::Clock;
+use deskbridge_core::directory::{DirectoryIds, fill_missing};
 use deskbridge_core::ingest::{Ingest, Notice, Outcome};
 use deskbridge_core::processing::{Backoff, ProcessReport, Processor};
 use deskbridge_core::resync::{
@@ -24,7 +25,7 @@ use deskbridge_zocdoc::api::Client;
 use deskbridge_zocdoc::webhook::WebhookKey;
 use jiff::Timestamp;
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
 /// How many events a slow subscriber may fall behind before it misses some (it is told so, and
@@ -155,7 +156,8 @@ pub struct ServiceStatus {
 pub enum ServiceEvent {
     /// A webhook request was handled (ids and types only).
     Webhook(Notice),
-    /// These appointments are new or changed locally.
+    /// These appointments are new or changed locally; empty: reload everything shown (names or
+    /// many appointments changed).
     AppointmentsChanged(Vec<String>),
     /// [`ServiceStatus`] changed.
     Status(ServiceStatus),
@@ -227,7 +229,11 @@ impl DeskService {
                 .map_err(|source| StartError::Store { worker, source })
         };
         let worker_stores = match zocdoc {
-            Some(_) => Some((connection("processing")?, connection("resync")?)),
+            Some(_) => Some((
+                connection("processing")?,
+                connection("resync")?,
+                connection("directory")?,
+            )),
             None => None,
         };
         let direct_address = direct
@@ -263,7 +269,18 @@ impl DeskService {
         )));
 
         let mut resync_requests = None;
-        if let (Some(client), Some((processing_store, resync_store))) = (zocdoc, worker_stores) {
+        if let (Some(client), Some((processing_store, resync_store, directory_store))) =
+            (zocdoc, worker_stores)
+        {
+            let names_wanted = Arc::new(Notify::new());
+            tasks.push(tokio::spawn(run_directory(
+                directory_store,
+                client.clone(),
+                names_wanted.clone(),
+                clock.clone(),
+                events.clone(),
+                stopped.clone(),
+            )));
             let processor = Processor::new(processing_store, client.clone(), clock.clone())
                 .with_backoff(backoff);
             tasks.push(tokio::spawn(run_processing(
@@ -272,6 +289,7 @@ impl DeskService {
                 clock.clone(),
                 events.clone(),
                 status.clone(),
+                names_wanted.clone(),
                 stopped.clone(),
             )));
             let (requests, receiver) = mpsc::unbounded_channel();
@@ -284,6 +302,7 @@ impl DeskService {
                 current_resync.clone(),
                 clock.clone(),
                 status.clone(),
+                names_wanted,
                 stopped.clone(),
             )));
             resync_requests = Some(requests);
@@ -491,11 +510,17 @@ async fn run_processing(
     clock: Arc<dyn Clock>,
     events: broadcast::Sender<ServiceEvent>,
     status: Arc<StatusCell>,
+    names_wanted: Arc<Notify>,
     mut stopped: watch::Receiver<bool>,
 ) {
     loop {
         match processor.process_all_due().await {
-            Ok(report) => publish_processing(&report, &events, &status),
+            Ok(report) => {
+                if !report.changed_ids.is_empty() {
+                    names_wanted.notify_one();
+                }
+                publish_processing(&report, &events, &status);
+            }
             Err(error) => tracing::error!(%error, "processing stopped on a database error"),
         }
         let wait = match processor.next_retry_at() {
@@ -561,6 +586,7 @@ async fn run_resync(
     current: Arc<Mutex<Option<CancelToken>>>,
     clock: Arc<dyn Clock>,
     status: Arc<StatusCell>,
+    names_wanted: Arc<Notify>,
     mut stopped: watch::Receiver<bool>,
 ) {
     loop {
@@ -624,6 +650,39 @@ async fn run_resync(
             }
         };
         status.update(|status| status.resync = state);
+        names_wanted.notify_one();
+    }
+}
+
+/// Names the providers, locations and visit reasons of stored appointments (once per id, cached)
+/// whenever new appointments may have come in; the board reloads when names were added.
+async fn run_directory(
+    mut store: Store,
+    client: Client,
+    wanted: Arc<Notify>,
+    clock: Arc<dyn Clock>,
+    events: broadcast::Sender<ServiceEvent>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            () = stopping(&mut stopped) => return,
+            () = wanted.notified() => {}
+        }
+        let ids = match DirectoryIds::stored(&store) {
+            Ok(ids) => ids,
+            Err(error) => {
+                tracing::error!(%error, "could not read which names are needed");
+                continue;
+            }
+        };
+        match fill_missing(&mut store, &client, &ids, clock.now()).await {
+            Ok(filled) if filled.named > 0 => {
+                let _ = events.send(ServiceEvent::AppointmentsChanged(Vec::new()));
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "names could not be stored"),
+        }
     }
 }
 

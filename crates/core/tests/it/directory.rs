@@ -45,8 +45,8 @@ async fn fill_missing_fetches_each_id_once_and_a_second_call_makes_none() {
     assert_eq!(ids.provider_locations.len(), distinct_places.len());
     emulator.reset_calls();
 
-    let (_dir, store) = store();
-    let filled = fill_missing(&store, &client, &ids, Timestamp::now())
+    let (_dir, mut store) = store();
+    let filled = fill_missing(&mut store, &client, &ids, Timestamp::now())
         .await
         .unwrap();
     assert_eq!(
@@ -67,7 +67,7 @@ async fn fill_missing_fetches_each_id_once_and_a_second_call_makes_none() {
         ids.visit_reasons.len() as u64
     );
 
-    let again = fill_missing(&store, &client, &ids, Timestamp::now())
+    let again = fill_missing(&mut store, &client, &ids, Timestamp::now())
         .await
         .unwrap();
     assert_eq!(again, Filled::default());
@@ -106,18 +106,18 @@ async fn fill_missing_fetches_each_id_once_and_a_second_call_makes_none() {
 async fn ids_the_sandbox_does_not_know_leave_cards_with_their_ids() {
     let running = start(config()).await;
     let client = client(&running);
-    let (_dir, store) = store();
+    let (_dir, mut store) = store();
     let ids = DirectoryIds {
         provider_locations: [ProviderLocationId::new("pr_confirmed|lo_confirmed")].into(),
         visit_reasons: [VisitReasonId::new("pc_FRO-18leckytNKtruw5dLR")].into(),
     };
-    let filled = fill_missing(&store, &client, &ids, Timestamp::now())
+    let filled = fill_missing(&mut store, &client, &ids, Timestamp::now())
         .await
         .unwrap();
     assert_eq!(filled.not_found, 2);
     let names = names_for(&store, &ids).unwrap();
     assert!(names.provider_locations.is_empty() && names.visit_reasons.is_empty());
-    fill_missing(&store, &client, &ids, Timestamp::now())
+    fill_missing(&mut store, &client, &ids, Timestamp::now())
         .await
         .unwrap();
     let calls = running.emulator().calls();
