@@ -17,8 +17,9 @@ use deskbridge_core::settings::DeskSettings;
 use deskbridge_core::store::{OpenError, Store};
 use deskbridge_demo::{Demo, DemoConfig};
 use deskbridge_relay::client::TunnelConfig;
+use deskbridge_service::credentials;
 use deskbridge_service::{DeskService, ServiceConfig};
-use deskbridge_zocdoc::api::{Client, ClientId, ClientSecret, Environment as ZocdocEnvironment};
+use deskbridge_zocdoc::api::Client;
 use deskbridge_zocdoc::webhook::WebhookKey;
 use jiff::tz::TimeZone;
 use tauri::Manager as _;
@@ -61,6 +62,16 @@ pub(crate) struct Desk {
     demo: Mutex<Option<Demo>>,
     /// Why receiving did not start, when it did not.
     pub(crate) service_problem: Option<String>,
+    /// Where Settings reads and writes: the practice's own environment, also in demo mode.
+    pub(crate) live: LiveSetup,
+}
+
+/// The practice's own environment: its data folder (settings file) and keyring entries.
+#[derive(Debug, Clone)]
+pub(crate) struct LiveSetup {
+    pub(crate) environment: Environment,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) secrets: KeyringSecrets,
 }
 
 /// Why the database is closed: a code for the UI and the store's own plain-words message.
@@ -86,15 +97,22 @@ impl Desk {
             .context("this system has no folder for application data")?;
         let service_name = std::env::var(KEYRING_SERVICE_VAR)
             .unwrap_or_else(|_| DEFAULT_KEYRING_SERVICE.to_owned());
-        let live_secrets = KeyringSecrets::with_service(service_name.clone());
-        let mode = choose_mode(&live_secrets, environment);
-        match mode {
-            DeskMode::Demo => Self::start_demo(&app_data_dir, &service_name).await,
-            DeskMode::Live => Self::start_live(&app_data_dir, environment, live_secrets).await,
+        let live = LiveSetup {
+            environment,
+            data_dir: environment.data_dir(&app_data_dir),
+            secrets: KeyringSecrets::with_service(service_name.clone()),
+        };
+        match choose_mode(&live.secrets, environment) {
+            DeskMode::Demo => Self::start_demo(&app_data_dir, &service_name, live).await,
+            DeskMode::Live => Self::start_live(&app_data_dir, live).await,
         }
     }
 
-    async fn start_demo(app_data_dir: &Path, service_name: &str) -> anyhow::Result<Self> {
+    async fn start_demo(
+        app_data_dir: &Path,
+        service_name: &str,
+        live: LiveSetup,
+    ) -> anyhow::Result<Self> {
         let environment = Environment::Sandbox;
         let demo_root = app_data_dir.join(DEMO_FOLDER);
         let data_dir = environment.data_dir(&demo_root);
@@ -139,15 +157,14 @@ impl Desk {
             service: Mutex::new(service),
             demo: Mutex::new(Some(demo)),
             service_problem,
+            live,
         })
     }
 
-    async fn start_live(
-        app_data_dir: &Path,
-        environment: Environment,
-        secrets: KeyringSecrets,
-    ) -> anyhow::Result<Self> {
-        let data_dir = environment.data_dir(app_data_dir);
+    async fn start_live(app_data_dir: &Path, live: LiveSetup) -> anyhow::Result<Self> {
+        let environment = live.environment;
+        let secrets = live.secrets.clone();
+        let data_dir = live.data_dir.clone();
         std::fs::create_dir_all(&data_dir)
             .with_context(|| format!("could not create the data folder {}", data_dir.display()))?;
         let settings = DeskSettings::load(&data_dir).unwrap_or_else(|error| {
@@ -155,7 +172,11 @@ impl Desk {
             DeskSettings::default()
         });
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let zocdoc = zocdoc_client(&secrets, environment);
+        let (zocdoc, credentials_problem) = match credentials::zocdoc_client(&secrets, environment)
+        {
+            Ok(client) => (client, None),
+            Err(error) => (None, Some(error.to_string())),
+        };
         let (database, service, service_problem) = match open(app_data_dir, environment, &secrets) {
             Ok(store) => {
                 let commands_store = store.try_clone();
@@ -184,6 +205,7 @@ impl Desk {
             }
             Err(problem) => (Err(problem), None, None),
         };
+        let service_problem = service_problem.or(credentials_problem);
         Ok(Desk {
             environment,
             mode: DeskMode::Live,
@@ -196,6 +218,7 @@ impl Desk {
             service: Mutex::new(service),
             demo: Mutex::new(None),
             service_problem,
+            live,
         })
     }
 
@@ -338,27 +361,6 @@ async fn live_config(
         );
     }
     Ok(config)
-}
-
-/// The Zocdoc client from the keyring's credentials, when both are stored.
-fn zocdoc_client(secrets: &KeyringSecrets, environment: Environment) -> Option<Client> {
-    let text = |purpose| {
-        secrets
-            .get(&SecretName::new(environment, purpose))
-            .ok()
-            .flatten()
-            .and_then(|value| value.expose_text().map(|text| text.trim().to_owned()))
-    };
-    let id = text(SecretPurpose::ZocdocClientId)?;
-    let secret = text(SecretPurpose::ZocdocClientSecret)?;
-    let environment = match environment {
-        Environment::Sandbox => ZocdocEnvironment::Sandbox,
-        Environment::Production => ZocdocEnvironment::Production,
-    };
-    Client::builder(environment, ClientId::new(id), ClientSecret::new(secret))
-        .build()
-        .map_err(|error| tracing::error!(%error, "the Zocdoc client could not be set up"))
-        .ok()
 }
 
 fn problem_code(error: &OpenError) -> ErrorCode {

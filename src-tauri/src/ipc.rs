@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
-use crate::commands;
+use crate::{commands, settings};
 
 /// Where the generated TypeScript bindings live, relative to this crate.
 pub const BINDINGS_PATH: &str = "../ui/src/lib/bindings.ts";
@@ -326,6 +326,10 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::start_resync,
             commands::cancel_resync,
             commands::webhooks,
+            settings::settings,
+            settings::save_settings,
+            settings::store_secret,
+            settings::test_zocdoc,
         ])
         .events(tauri_specta::collect_events![
             BoardChanged,

@@ -42,6 +42,10 @@ vi.mock("./lib/bindings", () => ({
     startResync: command("startResync"),
     cancelResync: command("cancelResync"),
     webhooks: command("webhooks"),
+    settings: command("settings"),
+    saveSettings: command("saveSettings"),
+    storeSecret: command("storeSecret"),
+    testZocdoc: command("testZocdoc"),
   },
   events: {
     boardChanged: event("boardChanged"),
@@ -281,5 +285,35 @@ describe("Webhook inspector", () => {
     });
     await waitFor(() => expect(screen.getAllByTestId("webhook-row")).toHaveLength(2));
     expect(screen.getAllByTestId("webhook-row").at(0)?.dataset.verdict).toBe("rejected");
+  });
+});
+
+describe("Settings", () => {
+  const settingsView = (stored: boolean) => ({
+    environment: "sandbox",
+    practiceName: null,
+    timeZone: null,
+    relayUrl: null,
+    directListen: null,
+    secrets: [{ secret: "webhook_key", label: "Webhook key", stored }],
+    note: "Changes apply the next time Deskbridge starts.",
+  });
+
+  it("stores a secret write-only: the field empties and only 'Stored' comes back", async () => {
+    answers.appStatus = ok(sandboxStatus);
+    answers.settings = ok(settingsView(false));
+    answers.storeSecret = ok(settingsView(true));
+    render(App);
+    await fireEvent.click(screen.getByTestId("nav-settings"));
+    const input = (await screen.findByTestId("secret-input-webhook_key")) as HTMLInputElement;
+    expect(input.type).toBe("password");
+    await fireEvent.input(input, { target: { value: "c2VjcmV0LWtleQ==" } });
+    await fireEvent.click(screen.getByTestId("secret-save-webhook_key"));
+    await waitFor(() =>
+      expect(screen.getByTestId("secret-state-webhook_key").textContent).toContain("Stored"),
+    );
+    expect(calls.find((c) => c.name === "storeSecret")?.args).toEqual(["webhook_key", "c2VjcmV0LWtleQ=="]);
+    expect(input.value).toBe("");
+    expect(document.body.innerHTML).not.toContain("c2VjcmV0LWtleQ==");
   });
 });

@@ -3,15 +3,15 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use deskbridge_core::environment::{APP_IDENTIFIER, Environment};
 use deskbridge_core::random::OsRandom;
 use deskbridge_core::secrets::{
     KeyringSecrets, SecretName, SecretPurpose, SecretStore as _, SecretValue,
 };
 use deskbridge_core::store::Store;
-use deskbridge_relay::token::TOKEN_PREFIX;
-use deskbridge_zocdoc::api::{Client, ClientId, ClientSecret, Environment as ZocdocEnvironment};
+use deskbridge_service::credentials;
+use deskbridge_zocdoc::api::Client;
 use deskbridge_zocdoc::webhook::WebhookKey;
 
 use crate::secret_command::Secret;
@@ -22,61 +22,18 @@ pub(crate) const WEBHOOK_KEY_VAR: &str = "DESKBRIDGE_WEBHOOK_KEY";
 pub(crate) const RELAY_TOKEN_VAR: &str = "DESKBRIDGE_RELAY_TOKEN";
 
 /// The Zocdoc webhook key: base64 text, as Zocdoc hands it out.
-pub(crate) const WEBHOOK_KEY: Secret = Secret {
-    purpose: SecretPurpose::WebhookKey,
-    label: "webhook key",
-    validate: |text| {
-        WebhookKey::from_base64(text)
-            .map(drop)
-            .context("that is not a valid webhook key (base64 text)")
-    },
-};
-
+pub(crate) const WEBHOOK_KEY: Secret = secret(SecretPurpose::WebhookKey);
 /// The relay endpoint's token, as `deskbridge-relay endpoint add` printed it.
-pub(crate) const RELAY_TOKEN: Secret = Secret {
-    purpose: SecretPurpose::RelayToken,
-    label: "relay token",
-    validate: |text| {
-        if text.starts_with(TOKEN_PREFIX) && text.bytes().all(|b| b.is_ascii_graphic()) {
-            Ok(())
-        } else {
-            bail!(
-                "that is not a relay token (it starts with {TOKEN_PREFIX}, as the relay printed it)"
-            )
-        }
-    },
-};
-
+pub(crate) const RELAY_TOKEN: Secret = secret(SecretPurpose::RelayToken);
 /// The client id of the practice's Zocdoc API credentials.
-pub(crate) const ZOCDOC_CLIENT_ID: Secret = Secret {
-    purpose: SecretPurpose::ZocdocClientId,
-    label: "Zocdoc client id",
-    validate: |text| {
-        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_graphic()) {
-            Ok(())
-        } else {
-            bail!("that is not a Zocdoc client id (printable text without spaces)")
-        }
-    },
-};
-
+pub(crate) const ZOCDOC_CLIENT_ID: Secret = secret(SecretPurpose::ZocdocClientId);
 /// The client secret of the practice's Zocdoc API credentials.
-pub(crate) const ZOCDOC_CLIENT_SECRET: Secret = Secret {
-    purpose: SecretPurpose::ZocdocClientSecret,
-    label: "Zocdoc client secret",
-    validate: |text| {
-        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_graphic()) {
-            Ok(())
-        } else {
-            bail!("that is not a Zocdoc client secret (printable text without spaces)")
-        }
-    },
-};
+pub(crate) const ZOCDOC_CLIENT_SECRET: Secret = secret(SecretPurpose::ZocdocClientSecret);
 
-/// Where a test or a sandbox set-up points the Zocdoc client instead of Zocdoc's own hosts.
-pub(crate) const ZOCDOC_BASE_URL_VAR: &str = "DESKBRIDGE_ZOCDOC_BASE_URL";
-/// The token URL to use with [`ZOCDOC_BASE_URL_VAR`].
-pub(crate) const ZOCDOC_TOKEN_URL_VAR: &str = "DESKBRIDGE_ZOCDOC_TOKEN_URL";
+/// A secret checked by the rules the desktop app's Settings use too.
+const fn secret(purpose: SecretPurpose) -> Secret {
+    Secret { purpose }
+}
 
 #[derive(Debug)]
 pub(crate) struct Desk {
@@ -129,47 +86,8 @@ impl Desk {
 
     /// The Zocdoc API client, when both credentials are in the keyring; `None` when neither is.
     pub(crate) fn zocdoc_client(&self) -> anyhow::Result<Option<Client>> {
-        let read = |secret: Secret| -> anyhow::Result<Option<SecretValue>> {
-            self.secrets
-                .get(&SecretName::new(self.environment, secret.purpose))
-                .context("the keyring could not be read")
-        };
-        let (id, secret) = match (read(ZOCDOC_CLIENT_ID)?, read(ZOCDOC_CLIENT_SECRET)?) {
-            (None, None) => return Ok(None),
-            (Some(id), Some(secret)) => (id, secret),
-            _ => bail!(
-                "only half of the {} Zocdoc API credentials is stored: set both \
-                 (zocdoc-client-id set, zocdoc-client-secret set)",
-                self.environment
-            ),
-        };
-        let text = |value: SecretValue, label: &str| -> anyhow::Result<String> {
-            Ok(value
-                .expose_text()
-                .with_context(|| format!("the stored {label} is not text: store it again"))?
-                .trim()
-                .to_owned())
-        };
-        let environment = match self.environment {
-            Environment::Sandbox => ZocdocEnvironment::Sandbox,
-            Environment::Production => ZocdocEnvironment::Production,
-        };
-        let mut builder = Client::builder(
-            environment,
-            ClientId::new(text(id, ZOCDOC_CLIENT_ID.label)?),
-            ClientSecret::new(text(secret, ZOCDOC_CLIENT_SECRET.label)?),
-        );
-        if let Ok(url) = std::env::var(ZOCDOC_BASE_URL_VAR) {
-            builder = builder.base_url(url);
-        }
-        if let Ok(url) = std::env::var(ZOCDOC_TOKEN_URL_VAR) {
-            builder = builder.token_url(url);
-        }
-        Ok(Some(
-            builder
-                .build()
-                .context("the Zocdoc API client could not be set up")?,
-        ))
+        credentials::zocdoc_client(&self.secrets, self.environment)
+            .with_context(|| format!("the {} Zocdoc API credentials", self.environment))
     }
 
     /// A secret's text from its environment variable or the keyring, checked.
@@ -180,7 +98,7 @@ impl Desk {
         command: &str,
     ) -> anyhow::Result<SecretValue> {
         let environment = self.environment;
-        let label = secret.label;
+        let label = secret.label();
         let value = match std::env::var(variable) {
             Ok(text) => SecretValue::from_text(text),
             Err(_) => {
@@ -200,7 +118,9 @@ impl Desk {
         let text = value
             .expose_text()
             .with_context(|| format!("the {label} is not text: store it again"))?;
-        (secret.validate)(text.trim()).with_context(|| format!("the {label} is not valid"))?;
-        Ok(SecretValue::from_text(text.trim().to_owned()))
+        let text = secret
+            .check(text)
+            .with_context(|| format!("the {label} is not valid"))?;
+        Ok(SecretValue::from_text(text))
     }
 }

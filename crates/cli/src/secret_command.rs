@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Subcommand;
 use deskbridge_core::secrets::{SecretName, SecretPurpose, SecretStore as _, SecretValue};
+use deskbridge_service::credentials;
 
 use crate::desk::Desk;
 
@@ -22,22 +23,27 @@ pub(crate) enum Command {
     Delete,
 }
 
-/// A secret these commands manage: which entry, what it is called, how it is checked.
+/// A secret these commands manage.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Secret {
     pub(crate) purpose: SecretPurpose,
+}
+
+impl Secret {
     /// What staff call it, e.g. "webhook key".
-    pub(crate) label: &'static str,
-    /// Checks the text before it is stored: an error says what is wrong with it.
-    pub(crate) validate: fn(&str) -> anyhow::Result<()>,
+    pub(crate) fn label(self) -> &'static str {
+        credentials::label(self.purpose)
+    }
+
+    /// The text to store, or what is wrong with it (never repeating it).
+    pub(crate) fn check(self, text: &str) -> anyhow::Result<String> {
+        credentials::check(self.purpose, text).map_err(anyhow::Error::msg)
+    }
 }
 
 pub(crate) fn run(desk: &Desk, secret: Secret, command: Command) -> anyhow::Result<ExitCode> {
-    let Secret {
-        purpose,
-        label,
-        validate,
-    } = secret;
+    let purpose = secret.purpose;
+    let label = secret.label();
     let environment = desk.environment;
     let name = SecretName::new(environment, purpose);
     match command {
@@ -46,10 +52,9 @@ pub(crate) fn run(desk: &Desk, secret: Secret, command: Command) -> anyhow::Resu
             std::io::stdin()
                 .read_to_string(&mut text)
                 .with_context(|| format!("could not read the {label} from standard input"))?;
-            let text = text.trim();
-            validate(text)?;
+            let text = secret.check(&text)?;
             desk.secrets
-                .set(&name, &SecretValue::from_text(text.to_owned()))
+                .set(&name, &SecretValue::from_text(text))
                 .with_context(|| format!("the keyring refused the {label}"))?;
             println!("The {environment} {label} is stored in the keyring.");
         }
@@ -62,7 +67,9 @@ pub(crate) fn run(desk: &Desk, secret: Secret, command: Command) -> anyhow::Resu
             let text = stored
                 .expose_text()
                 .with_context(|| format!("the stored {label} is not text: store it again"))?;
-            validate(text).with_context(|| format!("the stored {label} is not valid"))?;
+            secret
+                .check(text)
+                .with_context(|| format!("the stored {label} is not valid"))?;
             println!("A valid {environment} {label} is stored.");
         }
         Command::Delete => {

@@ -6,6 +6,8 @@
 //! database connection; [`DeskService::stop`] waits for all of them, so no connection outlives the
 //! service (a process must not exit under a connection that is still encrypting pages).
 
+pub mod credentials;
+
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -25,6 +25,14 @@ export const commands = {
 	cancelResync: () => typedError<boolean, UiError>(__TAURI_INVOKE("cancel_resync")),
 	/**  The webhook inspector: the latest received and rejected requests, newest first. */
 	webhooks: () => typedError<WebhookRow_Serialize[], UiError>(__TAURI_INVOKE("webhooks")),
+	/**  The practice's settings and which secrets are stored. */
+	settings: () => typedError<SettingsView_Serialize, UiError>(__TAURI_INVOKE("settings")),
+	/**  Checks and saves the settings file; they apply when Deskbridge starts again. */
+	saveSettings: (input: SettingsInput) => typedError<SettingsView_Serialize, UiError>(__TAURI_INVOKE("save_settings", { input })),
+	/**  Stores one secret in the keyring after checking it; the value never comes back. */
+	storeSecret: (secret: SecretId, value: string) => typedError<SettingsView_Serialize, UiError>(__TAURI_INVOKE("store_secret", { secret, value })),
+	/**  Tries the stored Zocdoc credentials with one small read. */
+	testZocdoc: () => typedError<TestResult, UiError>(__TAURI_INVOKE("test_zocdoc")),
 };
 
 /** Events */
@@ -417,8 +425,63 @@ export type ResyncView_Serialize = {
 	available: boolean,
 };
 
+/**  The secrets Settings takes. */
+export type SecretId = "zocdoc_client_id" | "zocdoc_client_secret" | "webhook_key" | "relay_token";
+
+/**  One secret's state. */
+export type SecretState = {
+	secret: SecretId,
+	label: string,
+	stored: boolean,
+};
+
+/**  The settings staff may change (all text as typed; empty means unset). */
+export type SettingsInput = {
+	practiceName: string,
+	timeZone: string,
+	relayUrl: string,
+	directListen: string,
+};
+
+/**  What Settings shows. */
+export type SettingsView = SettingsView_Serialize | SettingsView_Deserialize;
+
+/**  What Settings shows. */
+export type SettingsView_Deserialize = {
+	/**  `sandbox` or `production`: the practice's environment these settings are for. */
+	environment: string,
+	practiceName?: string | null,
+	timeZone?: string | null,
+	relayUrl?: string | null,
+	directListen?: string | null,
+	/**  Each secret and whether it is stored (never its value). */
+	secrets: SecretState[],
+	/**  What staff should know about when changes apply. */
+	note: string,
+};
+
+/**  What Settings shows. */
+export type SettingsView_Serialize = {
+	/**  `sandbox` or `production`: the practice's environment these settings are for. */
+	environment: string,
+	practiceName: string | null,
+	timeZone: string | null,
+	relayUrl: string | null,
+	directListen: string | null,
+	/**  Each secret and whether it is stored (never its value). */
+	secrets: SecretState[],
+	/**  What staff should know about when changes apply. */
+	note: string,
+};
+
 /**  A staff action. */
 export type StaffActionId = "mark_arrived" | "mark_no_show" | "confirm";
+
+/**  A connection test's result. */
+export type TestResult = {
+	ok: boolean,
+	message: string,
+};
 
 /**  Every command's error: a code for the UI's logic and a message in front-desk words. */
 export type UiError = {
