@@ -2,6 +2,7 @@
 //! processing, resync, the Caspio outbox and analytics. Knows nothing of Tauri.
 
 pub mod appointments;
+pub mod caspio_push;
 pub mod clock;
 pub mod environment;
 pub mod ingest;

@@ -960,6 +960,7 @@ mod tests {
                 "appointment_changes",
                 "appointments",
                 "audit_log",
+                "caspio_outbox",
                 "participants",
                 "received_webhooks",
                 "rejected_webhooks",
