@@ -705,3 +705,93 @@ fn failed(
 fn fold(key: &str) -> String {
     key.to_lowercase()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use deskbridge_caspio::{Account, ClientId, ClientSecret, IntegrationHost, RetryPolicy};
+    use deskbridge_sandbox::caspio::{CaspioConfig, CaspioEmulator, CaspioRoute};
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::testing::{appointment, at, store};
+
+    #[tokio::test]
+    async fn writes_that_landed_before_a_crash_are_found_not_repeated() {
+        let running = CaspioEmulator::start(CaspioConfig::new("desk", "secret"))
+            .await
+            .unwrap();
+        let client = Client::builder(Account {
+            host: IntegrationHost::parse("c1abc.caspio.com").unwrap(),
+            client_id: ClientId::new("desk"),
+            client_secret: ClientSecret::new("secret".to_owned()),
+        })
+        .base_url(running.base_url())
+        .retry_policy(RetryPolicy {
+            base_delay: Duration::from_millis(1),
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+        let (_dir, mut store) = store();
+        let ids: Vec<String> = (0..3).map(|i| format!("a{i}")).collect();
+        for id in &ids {
+            store
+                .record_appointment(&appointment(id, 86_400, 10), at(1))
+                .unwrap();
+        }
+        let clock = Arc::new(ManualClock::new(at(2)));
+        let mut push = CaspioPush::new(
+            store.try_clone().unwrap(),
+            client,
+            Mapping::default_appointments("UTC"),
+            clock,
+        );
+        let first = push
+            .push_selected(&ids, &mut |_: &PushReport| {}, &CancelToken::new())
+            .await
+            .unwrap();
+        assert_eq!(first.inserted, 3);
+        // The process died after Caspio took the writes, before their outcomes were committed.
+        store
+            .conn()
+            .execute(
+                "UPDATE caspio_outbox SET state = 'pending', action = NULL, pushed_json = NULL,
+                     pushed_at = NULL",
+                [],
+            )
+            .unwrap();
+        running.reset_calls();
+        let resumed = push
+            .resume(&mut |_: &PushReport| {}, &CancelToken::new())
+            .await
+            .unwrap();
+        assert_eq!((resumed.total, resumed.unchanged), (3, 3));
+        let calls = running.calls();
+        assert_eq!(
+            calls.get(CaspioRoute::InsertRecord) + calls.get(CaspioRoute::UpdateRecords),
+            0
+        );
+        assert_eq!(running.records("Appointments").len(), 3);
+        assert_eq!(push.outbox(10).unwrap().counts.pushed, 3);
+    }
+
+    #[test]
+    fn errors_read_in_plain_words_and_keep_their_codes() {
+        let error = PushError::from(CaspioError::RateLimited {
+            operation: deskbridge_caspio::Operation::GetRecords,
+            attempts: 7,
+            retry_after: None,
+        });
+        assert_eq!(error.code(), "caspio_rate_limited");
+        assert!(
+            error
+                .staff_message()
+                .ends_with("The appointments not yet pushed stay queued."),
+            "{}",
+            error.staff_message()
+        );
+        assert_eq!(PushError::Cancelled.code(), "cancelled");
+    }
+}

@@ -301,6 +301,29 @@ async fn injected_429s_5xxs_and_expired_tokens_still_complete_without_duplicates
     assert_eq!(push.outbox(0).unwrap().counts.pushed, 60);
 }
 
+#[tokio::test]
+async fn writes_whose_answer_was_lost_are_not_duplicated() {
+    let running = start().await;
+    let desk = Desk::new();
+    let mut push = desk.push(&running);
+    let mut store = desk.open();
+    let ids = ids(4);
+    store_appointments(
+        &mut store,
+        &ids.iter().map(|id| appointment(id, 10)).collect::<Vec<_>>(),
+    );
+    // Every insert lands but is answered 500: the client sends it again, Caspio refuses the
+    // duplicate key, and the push reads the row back.
+    running.lose_write_answers(4);
+    let report = push
+        .push_selected(&ids, &mut quiet(), &CancelToken::new())
+        .await
+        .unwrap();
+    assert_eq!((report.unchanged, report.failed), (4, 0));
+    assert_eq!(running.calls().get(CaspioRoute::InsertRecord), 8);
+    assert_eq!(rows_by_key(&running).len(), 4);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_pushes_racing_on_one_appointment_leave_one_row() {
     let running = start().await;
@@ -573,4 +596,69 @@ async fn the_dry_run_shows_each_row_and_its_values_and_writes_nothing() {
         "the outbox is untouched"
     );
     assert_eq!(desk.clock.now(), at(60));
+}
+
+#[tokio::test]
+async fn patient_details_are_pushed_only_when_the_practice_includes_them() {
+    use deskbridge_core::participants::fetch_participants;
+    use deskbridge_sandbox::zocdoc::{BulkLoad, FIXTURE_PRACTICE_ID};
+
+    let zocdoc = crate::emulated::start(crate::emulated::config()).await;
+    let to = Timestamp::now();
+    zocdoc.load_bulk(&BulkLoad::new(2, to - SignedDuration::from_hours(2), to, 5));
+    let remote: Vec<_> = zocdoc
+        .appointments()
+        .into_iter()
+        .filter(|a| a.practice_id.as_deref() != Some(FIXTURE_PRACTICE_ID))
+        .collect();
+    let zocdoc_client = crate::emulated::client(&zocdoc);
+    let running = start().await;
+    let desk = Desk::new();
+    let mut store = desk.open();
+    for appointment in &remote {
+        let id = AppointmentId::new(appointment.appointment_id.clone());
+        let fetched = zocdoc_client.appointment(&id).await.unwrap();
+        store.record_appointment(&fetched, at(1)).unwrap();
+    }
+    // Staff opened the first appointment only, so only its patient's details are stored.
+    let opened = AppointmentId::new(remote[0].appointment_id.clone());
+    fetch_participants(&store, &zocdoc_client, &opened, at(2))
+        .await
+        .unwrap();
+    let ids: Vec<String> = remote.iter().map(|a| a.appointment_id.clone()).collect();
+
+    let mut push = desk.push(&running);
+    push.push_selected(&ids, &mut quiet(), &CancelToken::new())
+        .await
+        .unwrap();
+    let rows = rows_by_key(&running);
+    assert!(
+        rows.values().all(|row| row["PatientLastName"].is_null()),
+        "off by default"
+    );
+
+    let mut mapping = Mapping::default_appointments("America/New_York");
+    mapping.include_patient_details = true;
+    push.set_mapping(mapping);
+    let plan = push.dry_run(&Selection::Ids(ids.clone())).await.unwrap();
+    assert!(!plan.rows[0].patient_details_missing && plan.rows[1].patient_details_missing);
+    assert_eq!(plan.rows[0].action, Written::Update);
+    assert_eq!(
+        plan.rows[1].action,
+        Written::Unchanged,
+        "no details, nothing blanked"
+    );
+    push.push_selected(&ids, &mut quiet(), &CancelToken::new())
+        .await
+        .unwrap();
+    let rows = rows_by_key(&running);
+    let patient = &remote[0].patient;
+    let row = &rows[&remote[0].appointment_id];
+    assert_eq!(row["PatientLastName"], patient.last_name.as_str());
+    assert_eq!(row["PatientFirstName"], patient.first_name.as_str());
+    assert_eq!(
+        row["PatientDateOfBirth"],
+        format!("{}T00:00:00", patient.date_of_birth).as_str()
+    );
+    assert!(rows[&remote[1].appointment_id]["PatientLastName"].is_null());
 }

@@ -472,6 +472,15 @@ async fn write_call(
     Ok((call, value))
 }
 
+/// The answer to a write that was performed but whose answer is "lost".
+fn lost(call: &Call) -> Response {
+    call.error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalError",
+        "An internal error occurred",
+    )
+}
+
 fn rows_wanted(pairs: &[(String, String)]) -> bool {
     param(pairs, "response").is_some_and(|value| value.eq_ignore_ascii_case("rows"))
 }
@@ -505,6 +514,7 @@ async fn insert(
         }
     };
     match inserted {
+        Ok(_) if emulator.answer_lost() => lost(&call),
         Ok(row) => {
             if rows_wanted(&pairs(query.as_deref())) {
                 json_response(
@@ -558,6 +568,7 @@ async fn update(
             .and_then(|expr| found.update(&expr, &value, &now, &mut rng))
     };
     match updated {
+        Ok(_) if emulator.answer_lost() => lost(&call),
         Ok(rows) => {
             let mut answer = json!({ "RecordsAffected": rows.len() });
             if rows_wanted(&pairs) {

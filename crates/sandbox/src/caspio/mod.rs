@@ -164,6 +164,8 @@ struct Inner {
     faults: Mutex<HashMap<CaspioRoute, FaultConfig>>,
     calls: [AtomicU64; CaspioRoute::ALL.len()],
     request_ids: AtomicU64,
+    /// Writes still to be performed and then answered 500, as if the answer were lost.
+    lost_answers: AtomicU64,
 }
 
 impl fmt::Debug for Inner {
@@ -199,6 +201,7 @@ impl CaspioEmulator {
                 faults: Mutex::new(HashMap::new()),
                 calls: std::array::from_fn(|_| AtomicU64::new(0)),
                 request_ids: AtomicU64::new(0),
+                lost_answers: AtomicU64::new(0),
             }),
         }
     }
@@ -275,6 +278,20 @@ impl CaspioEmulator {
     /// Makes every token issued so far invalid (as if all had expired now).
     pub fn expire_all_tokens(&self) {
         lock(&self.inner.tokens).clear();
+    }
+
+    /// The next `count` successful writes (insert, update) are performed, then answered 500:
+    /// the client cannot tell whether they happened.
+    pub fn lose_write_answers(&self, count: u64) {
+        self.inner.lost_answers.store(count, Ordering::SeqCst);
+    }
+
+    /// Whether this successful write's answer is to be lost (counting it down).
+    fn answer_lost(&self) -> bool {
+        self.inner
+            .lost_answers
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
     }
 
     /// Whether the profile may write to `table` (no: writes answer 403).
