@@ -26,7 +26,7 @@ mod outbox;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use deskbridge_caspio::{Client, Error as CaspioError, RecordQuery, Where};
 use serde_json::Value;
@@ -169,7 +169,9 @@ impl From<rusqlite::Error> for PushError {
 
 /// Pushes appointments from the store to Caspio through its own database connection.
 pub struct CaspioPush {
-    store: Store,
+    /// Locked only between Caspio calls, never across one: it makes the push `Sync`, so its
+    /// futures are `Send` (a connection alone is not `Sync`).
+    store: Mutex<Store>,
     client: Client,
     mapping: Mapping,
     clock: Arc<dyn Clock>,
@@ -198,7 +200,7 @@ impl CaspioPush {
     /// A push of `store`'s appointments (its own connection) through `client` per `mapping`.
     pub fn new(store: Store, client: Client, mapping: Mapping, clock: Arc<dyn Clock>) -> Self {
         Self {
-            store,
+            store: Mutex::new(store),
             client,
             mapping,
             clock,
@@ -210,6 +212,11 @@ impl CaspioPush {
     pub fn with_lookup_batch(mut self, batch: usize) -> Self {
         self.lookup_batch = batch.max(1);
         self
+    }
+
+    /// The database connection (see the field's note).
+    fn db(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The mapping in use.
@@ -224,7 +231,7 @@ impl CaspioPush {
 
     /// The outbox: counts per state and up to `limit` rows (failed first).
     pub fn outbox(&self, limit: u32) -> Result<Outbox, PushError> {
-        Ok(outbox::list(self.store.conn(), limit)?)
+        Ok(outbox::list(self.db().conn(), limit)?)
     }
 
     /// Reads the table's fields and checks the mapping: the session's first call.
@@ -297,7 +304,7 @@ impl CaspioPush {
     ) -> Result<PushReport, PushError> {
         let valid = self.check_mapping().await?;
         let reopened =
-            outbox::reopen_failed(self.store.conn(), valid.table().as_str(), self.clock.now())?;
+            outbox::reopen_failed(self.db().conn(), valid.table().as_str(), self.clock.now())?;
         tracing::info!(table = %valid.table(), reopened, "Caspio push: failed rows queued again");
         self.process(&valid, PushReport::default(), progress, cancel)
             .await
@@ -324,7 +331,7 @@ impl CaspioPush {
         let (ids, mut not_stored) = self.select(&valid, selection)?;
         let now = self.clock.now();
         not_stored.extend(outbox::request(
-            self.store.conn_mut(),
+            self.db().conn_mut(),
             &ids,
             valid.table().as_str(),
             now,
@@ -342,7 +349,8 @@ impl CaspioPush {
         valid: &ValidMapping,
         selection: &Selection,
     ) -> Result<(Vec<String>, Vec<String>), PushError> {
-        let conn = self.store.conn();
+        let db = self.db();
+        let conn = db.conn();
         match selection {
             Selection::Ids(ids) => {
                 let mut stored = Vec::with_capacity(ids.len());
@@ -362,7 +370,7 @@ impl CaspioPush {
                 let last = outbox::last_pushed(conn, valid.table().as_str())?;
                 let mut changed = Vec::new();
                 for source in outbox::all_sources(conn)? {
-                    let patient = self.patient(valid, &source.id)?;
+                    let patient = patient(valid, conn, &source.id)?;
                     let values = Value::Object(valid.values(&source, patient.as_ref()));
                     if last.get(&source.id) != Some(&values) {
                         changed.push(source.id);
@@ -373,13 +381,6 @@ impl CaspioPush {
         }
     }
 
-    fn patient(&self, valid: &ValidMapping, id: &str) -> Result<Option<Value>, PushError> {
-        if !valid.include_patient_details {
-            return Ok(None);
-        }
-        Ok(outbox::patient(self.store.conn(), id)?)
-    }
-
     /// The values of each appointment (row id, appointment id) that is stored.
     fn items(
         &self,
@@ -388,10 +389,11 @@ impl CaspioPush {
     ) -> Result<Vec<Item>, PushError> {
         let mut items = Vec::new();
         for (row, id) in rows {
-            let Some(source) = outbox::source(self.store.conn(), &id)? else {
+            let db = self.db();
+            let Some(source) = outbox::source(db.conn(), &id)? else {
                 continue;
             };
-            let patient = self.patient(valid, &id)?;
+            let patient = patient(valid, db.conn(), &id)?;
             let values = valid.values(&source, patient.as_ref());
             items.push(Item {
                 row,
@@ -453,7 +455,7 @@ impl CaspioPush {
         cancel: &CancelToken,
     ) -> Result<PushReport, PushError> {
         let table = valid.table().as_str().to_owned();
-        let pending = outbox::pending(self.store.conn(), &table)?;
+        let pending = outbox::pending(self.db().conn(), &table)?;
         report.total = pending.len() as u64;
         progress(&report);
         let result = self
@@ -489,7 +491,7 @@ impl CaspioPush {
                 return Err(PushError::Cancelled);
             }
             for (row, id) in batch {
-                if outbox::source(self.store.conn(), id)?.is_none() {
+                if outbox::source(self.db().conn(), id)?.is_none() {
                     let message = "The appointment is no longer stored in Deskbridge.";
                     failed(
                         *row,
@@ -524,7 +526,7 @@ impl CaspioPush {
                     result
                 }
             };
-            outbox::record(self.store.conn_mut(), &mut outcomes, self.clock.now())?;
+            outbox::record(self.db().conn_mut(), &mut outcomes, self.clock.now())?;
             result?;
         }
         Ok(())
@@ -701,6 +703,18 @@ fn failed(
     report.done += 1;
 }
 
+/// The stored patient details of `id`, when the mapping includes them.
+fn patient(
+    valid: &ValidMapping,
+    conn: &rusqlite::Connection,
+    id: &str,
+) -> Result<Option<Value>, PushError> {
+    if !valid.include_patient_details {
+        return Ok(None);
+    }
+    Ok(outbox::patient(conn, id)?)
+}
+
 /// Keys compare as Caspio's default collation does: case-insensitively.
 fn fold(key: &str) -> String {
     key.to_lowercase()
@@ -775,6 +789,32 @@ mod tests {
         );
         assert_eq!(running.records("Appointments").len(), 3);
         assert_eq!(push.outbox(10).unwrap().counts.pushed, 3);
+    }
+
+    /// The app runs pushes on a multi-threaded runtime: every future must be `Send`.
+    #[test]
+    fn the_push_and_its_futures_are_send() {
+        fn is_send<T: Send>(_: &T) {}
+        fn is_sync<T: Sync>() {}
+        is_sync::<CaspioPush>();
+        let (_dir, store) = store();
+        let client = Client::builder(Account {
+            host: IntegrationHost::parse("c1abc.caspio.com").unwrap(),
+            client_id: ClientId::new("desk"),
+            client_secret: ClientSecret::new("secret".to_owned()),
+        })
+        .build()
+        .unwrap();
+        let clock = Arc::new(ManualClock::new(at(0)));
+        let mut push = CaspioPush::new(store, client, Mapping::default_appointments("UTC"), clock);
+        let cancel = CancelToken::new();
+        let mut quiet = |_: &PushReport| {};
+        is_send(&push.dry_run(&Selection::ChangedSinceLastPush));
+        is_send(&push.check_mapping());
+        is_send(&push.push_selected(&[], &mut quiet, &cancel));
+        is_send(&push.push_changed_since_last(&mut quiet, &cancel));
+        is_send(&push.retry_failed(&mut quiet, &cancel));
+        is_send(&push.resume(&mut quiet, &cancel));
     }
 
     #[test]
