@@ -27,6 +27,8 @@ pub enum SecretPurpose {
     WebhookKey,
     /// The token of this desk's relay endpoint, as `deskbridge-relay endpoint add` printed it.
     RelayToken,
+    /// The client secret of the practice's Caspio web services profile.
+    CaspioClientSecret,
 }
 
 impl SecretPurpose {
@@ -36,6 +38,7 @@ impl SecretPurpose {
             SecretPurpose::DatabaseKey => "database-key",
             SecretPurpose::WebhookKey => "webhook-key",
             SecretPurpose::RelayToken => "relay-token",
+            SecretPurpose::CaspioClientSecret => "caspio-client-secret",
         }
     }
 }
