@@ -44,6 +44,7 @@ pub(crate) enum SecretId {
     ZocdocClientSecret,
     WebhookKey,
     RelayToken,
+    CaspioClientSecret,
 }
 
 /// The settings staff may change (all text as typed; empty means unset).
@@ -207,6 +208,7 @@ fn purpose(secret: SecretId) -> SecretPurpose {
         SecretId::ZocdocClientSecret => SecretPurpose::ZocdocClientSecret,
         SecretId::WebhookKey => SecretPurpose::WebhookKey,
         SecretId::RelayToken => SecretPurpose::RelayToken,
+        SecretId::CaspioClientSecret => SecretPurpose::CaspioClientSecret,
     }
 }
 
@@ -215,6 +217,7 @@ fn secret_id(purpose: SecretPurpose) -> SecretId {
         SecretPurpose::ZocdocClientSecret => SecretId::ZocdocClientSecret,
         SecretPurpose::WebhookKey => SecretId::WebhookKey,
         SecretPurpose::RelayToken => SecretId::RelayToken,
+        SecretPurpose::CaspioClientSecret => SecretId::CaspioClientSecret,
         SecretPurpose::ZocdocClientId | SecretPurpose::DatabaseKey => SecretId::ZocdocClientId,
     }
 }

@@ -38,6 +38,16 @@ pub(crate) fn run() -> anyhow::Result<()> {
         "--bench",
         "analytics",
     ]))?;
+    step("Caspio push benchmark (release build): 1,000 rows to the Caspio emulator");
+    session("bench-session")?.run(Work::Exec(&[
+        "cargo",
+        "bench",
+        "--locked",
+        "-p",
+        "deskbridge-core",
+        "--bench",
+        "caspio_push",
+    ]))?;
     step("relay benchmark (release build): added latency, p99 at 50/s");
     session("bench-session")?.run(Work::Exec(&[
         "cargo",

@@ -4,6 +4,7 @@
 pub mod analytics;
 pub mod appointments;
 pub mod board;
+pub mod caspio_push;
 pub mod clock;
 pub mod directory;
 pub mod environment;

@@ -31,6 +31,8 @@ pub enum SecretPurpose {
     ZocdocClientId,
     /// The client secret of the practice's Zocdoc API credentials.
     ZocdocClientSecret,
+    /// The client secret of the practice's Caspio web services profile.
+    CaspioClientSecret,
 }
 
 impl SecretPurpose {
@@ -42,6 +44,7 @@ impl SecretPurpose {
             SecretPurpose::RelayToken => "relay-token",
             SecretPurpose::ZocdocClientId => "zocdoc-client-id",
             SecretPurpose::ZocdocClientSecret => "zocdoc-client-secret",
+            SecretPurpose::CaspioClientSecret => "caspio-client-secret",
         }
     }
 }

@@ -960,6 +960,7 @@ mod tests {
                 "appointment_changes",
                 "appointments",
                 "audit_log",
+                "caspio_outbox",
                 "directory_provider_locations",
                 "directory_visit_reasons",
                 "participants",

@@ -1,21 +1,26 @@
 //! The `deskbridge-sandbox` binary: serves the Zocdoc emulator on a local address, optionally
-//! playing a scenario day at a chosen pace, and prints its base URL on the first line of stdout.
+//! playing a scenario day at a chosen pace, or (`caspio`) the Caspio emulator, and prints its
+//! base URL on the first line of stdout.
 //!
 //! ```text
 //! ZOCDOC_SECRET=... WEBHOOK_KEY=g9Y9hjTUk9KKH7ffBRbtRmJYo2OISsdMK4flbfDa3zR= \
 //! deskbridge-sandbox serve --listen 127.0.0.1:0 --client-id desk --client-secret-env ZOCDOC_SECRET \
 //!     --webhook-url http://127.0.0.1:8080/zocdoc/webhook --webhook-key-env WEBHOOK_KEY \
 //!     --scenario day --pace 120
+//! CASPIO_SECRET=... deskbridge-sandbox caspio --client-id desk --client-secret-env CASPIO_SECRET \
+//!     [--tables tables.json]
 //! ```
 //!
 //! Secrets are read from the named environment variables, never from the command line. Logs go
 //! to stderr (ids only). The `/_emulator/...` admin endpoints are listed in `src/zocdoc/admin.rs`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use deskbridge_sandbox::caspio::{CaspioConfig, CaspioEmulator, TableDef};
 use deskbridge_sandbox::clock::Clock;
 use deskbridge_sandbox::zocdoc::{
     DayScenario, Environment, WebhookTarget, ZocdocConfig, ZocdocEmulator,
@@ -27,7 +32,7 @@ use tokio::net::TcpListener;
 #[derive(Debug, Parser)]
 #[command(
     name = "deskbridge-sandbox",
-    about = "Emulators of Zocdoc's sandbox for tests and demos"
+    about = "Emulators of Zocdoc's sandbox and of Caspio for tests and demos"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -38,6 +43,28 @@ struct Cli {
 enum Command {
     /// Serve the Zocdoc emulator (API and token server on one address) until Ctrl-C.
     Serve(Serve),
+    /// Serve the Caspio emulator (token endpoint and REST API v3 on one address) until Ctrl-C.
+    Caspio(CaspioServe),
+}
+
+#[derive(Debug, clap::Args)]
+struct CaspioServe {
+    /// Address to listen on; port 0 picks a free port (printed as the base URL).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// The web services profile's client id the token endpoint accepts.
+    #[arg(long)]
+    client_id: String,
+    /// Name of the environment variable holding the client secret (never passed on the command line).
+    #[arg(long)]
+    client_secret_env: String,
+    /// A JSON file with the account's tables (a list of `{"name", "fields": [{"name",
+    /// "column_type", "unique", "formula"}], "writable"}`); default: the demo's Appointments table.
+    #[arg(long)]
+    tables: Option<PathBuf>,
+    /// Seed of every random choice (tokens, GUIDs, faults).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -101,7 +128,37 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let Command::Serve(serve) = Cli::parse().command;
+    match Cli::parse().command {
+        Command::Serve(serve) => serve_zocdoc(serve).await,
+        Command::Caspio(serve) => serve_caspio(serve).await,
+    }
+}
+
+async fn serve_caspio(serve: CaspioServe) -> anyhow::Result<()> {
+    let secret = secret_from_env(&serve.client_secret_env)?;
+    let mut config = CaspioConfig::new(serve.client_id, secret);
+    config.seed = serve.seed;
+    if let Some(path) = &serve.tables {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        config.tables = serde_json::from_str::<Vec<TableDef>>(&text)
+            .with_context(|| format!("{} does not hold a list of tables", path.display()))?;
+    }
+    let listener = TcpListener::bind(serve.listen)
+        .await
+        .with_context(|| format!("listening on {}", serve.listen))?;
+    let running = CaspioEmulator::new(config)
+        .serve(listener)
+        .context("starting the Caspio emulator")?;
+    println!("{}", running.base_url());
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn serve_zocdoc(serve: Serve) -> anyhow::Result<()> {
     let environment = match serve.environment {
         EnvironmentArg::Sandbox => Environment::Sandbox,
         EnvironmentArg::Production => Environment::Production,

@@ -11,11 +11,12 @@ use deskbridge_zocdoc::api::{
 use deskbridge_zocdoc::webhook::WebhookKey;
 
 /// The secrets staff enter, in the order Settings lists them.
-pub const ENTERED_SECRETS: [SecretPurpose; 4] = [
+pub const ENTERED_SECRETS: [SecretPurpose; 5] = [
     SecretPurpose::ZocdocClientId,
     SecretPurpose::ZocdocClientSecret,
     SecretPurpose::WebhookKey,
     SecretPurpose::RelayToken,
+    SecretPurpose::CaspioClientSecret,
 ];
 
 /// What staff call a secret, e.g. "webhook key".
@@ -26,6 +27,7 @@ pub fn label(purpose: SecretPurpose) -> &'static str {
         SecretPurpose::RelayToken => "relay token",
         SecretPurpose::ZocdocClientId => "Zocdoc client id",
         SecretPurpose::ZocdocClientSecret => "Zocdoc client secret",
+        SecretPurpose::CaspioClientSecret => "Caspio client secret",
     }
 }
 
@@ -47,10 +49,16 @@ pub fn check(purpose: SecretPurpose, text: &str) -> Result<String, String> {
         SecretPurpose::RelayToken => Err(format!(
             "That is not a relay token: it starts with {TOKEN_PREFIX}, as the relay printed it."
         )),
-        SecretPurpose::ZocdocClientId | SecretPurpose::ZocdocClientSecret if printable => {
+        SecretPurpose::ZocdocClientId
+        | SecretPurpose::ZocdocClientSecret
+        | SecretPurpose::CaspioClientSecret
+            if printable =>
+        {
             Ok(text.to_owned())
         }
-        SecretPurpose::ZocdocClientId | SecretPurpose::ZocdocClientSecret => Err(format!(
+        SecretPurpose::ZocdocClientId
+        | SecretPurpose::ZocdocClientSecret
+        | SecretPurpose::CaspioClientSecret => Err(format!(
             "That is not a {}: it is printable text without spaces.",
             label(purpose)
         )),

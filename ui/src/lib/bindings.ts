@@ -426,7 +426,7 @@ export type ResyncView_Serialize = {
 };
 
 /**  The secrets Settings takes. */
-export type SecretId = "zocdoc_client_id" | "zocdoc_client_secret" | "webhook_key" | "relay_token";
+export type SecretId = "zocdoc_client_id" | "zocdoc_client_secret" | "webhook_key" | "relay_token" | "caspio_client_secret";
 
 /**  One secret's state. */
 export type SecretState = {

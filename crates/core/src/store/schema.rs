@@ -188,6 +188,31 @@ CREATE TABLE directory_visit_reasons (
     fetched_at      TEXT NOT NULL
 ) STRICT;
 "#,
+    // 7: the Caspio outbox: one row per push request of an appointment to a table.
+    r#"
+-- pending -> pushed | failed. At most one open (pending or failed) row per appointment and table:
+-- a new request reopens it. Pushed rows stay as history; `pushed_json` holds the values written
+-- (patient data when the practice includes it: this database is encrypted), so "changed since
+-- the last push" compares with it.
+CREATE TABLE caspio_outbox (
+    id             INTEGER PRIMARY KEY,
+    appointment_id TEXT    NOT NULL REFERENCES appointments (id),
+    target_table   TEXT    NOT NULL,
+    state          TEXT    NOT NULL CHECK (state IN ('pending', 'pushed', 'failed')),
+    action         TEXT    CHECK (action IN ('insert', 'update', 'unchanged')),
+    attempts       INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    last_error     TEXT,                               -- the staff message of the last failure
+    error_code     TEXT,                               -- its stable code, e.g. caspio_forbidden
+    pushed_json    TEXT    CHECK (pushed_json IS NULL OR json_valid(pushed_json)),
+    requested_at   TEXT    NOT NULL,
+    updated_at     TEXT    NOT NULL,
+    pushed_at      TEXT,
+    CHECK ((state = 'pushed') = (pushed_at IS NOT NULL))
+) STRICT;
+CREATE UNIQUE INDEX caspio_outbox_open ON caspio_outbox (appointment_id, target_table)
+    WHERE state <> 'pushed';
+CREATE INDEX caspio_outbox_state ON caspio_outbox (target_table, state, id);
+"#,
 ];
 
 /// The schema version this build writes: the number of migrations.

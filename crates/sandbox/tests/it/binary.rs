@@ -1,6 +1,6 @@
 //! The `deskbridge-sandbox` binary: `serve` prints its base URL, reads its secrets from the
 //! environment, answers tokens and the admin endpoints, and plays a scenario day at the pace
-//! asked, sending signed webhooks to `--webhook-url`.
+//! asked, sending signed webhooks to `--webhook-url`; `caspio` serves the Caspio emulator.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -117,4 +117,47 @@ async fn a_missing_secret_variable_is_an_error() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("SANDBOX_TEST_UNSET_VARIABLE"));
+}
+
+#[tokio::test]
+async fn caspio_prints_its_base_url_and_answers_with_the_demo_table() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deskbridge-sandbox"))
+        .args(["caspio", "--listen", "127.0.0.1:0", "--client-id", "desk"])
+        .args(["--client-secret-env", "SANDBOX_TEST_CASPIO_SECRET"])
+        .env("SANDBOX_TEST_CASPIO_SECRET", "caspio-secret")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut base_url = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        BufReader::new(stdout).read_line(&mut base_url),
+    )
+    .await
+    .expect("the binary prints its base URL")
+    .unwrap();
+    let base_url = base_url.trim();
+    let token = request(
+        Method::POST,
+        &format!("{base_url}/oauth/token"),
+        &[],
+        Some(b"grant_type=client_credentials&client_id=desk&client_secret=caspio-secret".to_vec()),
+    )
+    .await;
+    assert_eq!(token.status, 200);
+    let bearer = format!("Bearer {}", token.json()["access_token"].as_str().unwrap());
+    let tables = request(
+        Method::GET,
+        &format!("{base_url}/integrations/rest/v3/tables"),
+        &[("authorization", &bearer)],
+        None,
+    )
+    .await;
+    assert_eq!(tables.status, 200);
+    assert_eq!(tables.json()["Result"], serde_json::json!(["Appointments"]));
+    child.kill().await.unwrap();
 }
