@@ -79,8 +79,10 @@ pub(crate) async fn app_status(desk: State<'_, Desk>) -> Result<AppStatus, UiErr
 #[tauri::command]
 #[specta::specta]
 pub(crate) fn link_status(desk: State<'_, Desk>) -> Result<LinkStatus, UiError> {
-    desk.with_service(|service| views::link_status(&service.status(), &desk.time_zone))
-        .ok_or_else(not_running)
+    desk.with_service(|service| {
+        views::link_status(&service.status(), desk.caspio.is_some(), &desk.time_zone)
+    })
+    .ok_or_else(not_running)
 }
 
 /// One day of the board: `day` as `YYYY-MM-DD` in the practice's time zone, today when absent.

@@ -24,6 +24,7 @@ use deskbridge_zocdoc::webhook::WebhookKey;
 use jiff::tz::TimeZone;
 use tauri::Manager as _;
 
+use crate::caspio::CaspioDesk;
 use crate::ipc::{DeskMode, ErrorCode};
 
 /// Environment variable that picks the Zocdoc environment (`sandbox` or `production`).
@@ -56,6 +57,8 @@ pub(crate) struct Desk {
     pub(crate) database: Result<tokio::sync::Mutex<Store>, DatabaseProblem>,
     /// The Zocdoc API client for staff actions and patient details, when credentials are set.
     pub(crate) zocdoc: Option<Client>,
+    /// Pushing to Caspio, when an account is set up (the demo's emulator in demo mode).
+    pub(crate) caspio: Option<CaspioDesk>,
     /// The running service; taken at exit.
     service: Mutex<Option<DeskService>>,
     /// The demo's emulator and relay; taken at exit.
@@ -137,9 +140,13 @@ impl Desk {
         let time_zone = demo.time_zone();
         let practice_name = Some(demo.practice().name.clone());
         let zocdoc = Some(demo.zocdoc_client());
+        let mut caspio = None;
         let (database, service, service_problem) = match open(&demo_root, environment, &secrets) {
             Ok(store) => {
                 let commands_store = store.try_clone();
+                caspio = store.try_clone().ok().map(|push_store| {
+                    CaspioDesk::new(push_store, demo.caspio_client(), &time_zone, clock.clone())
+                });
                 let config = demo.service_config(store);
                 start_service(config, commands_store).await
             }
@@ -154,6 +161,7 @@ impl Desk {
             clock,
             database,
             zocdoc,
+            caspio,
             service: Mutex::new(service),
             demo: Mutex::new(Some(demo)),
             service_problem,
@@ -177,9 +185,19 @@ impl Desk {
             Ok(client) => (client, None),
             Err(error) => (None, Some(error.to_string())),
         };
+        let caspio_client = CaspioDesk::client_from_settings(&settings, &secrets, environment);
+        let mut caspio = None;
         let (database, service, service_problem) = match open(app_data_dir, environment, &secrets) {
             Ok(store) => {
                 let commands_store = store.try_clone();
+                if let (Some(client), Ok(push_store)) = (caspio_client, store.try_clone()) {
+                    caspio = Some(CaspioDesk::new(
+                        push_store,
+                        client,
+                        &settings.time_zone(),
+                        clock.clone(),
+                    ));
+                }
                 match live_config(
                     store,
                     &settings,
@@ -215,6 +233,7 @@ impl Desk {
             clock,
             database,
             zocdoc,
+            caspio,
             service: Mutex::new(service),
             demo: Mutex::new(None),
             service_problem,

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
-use crate::{commands, settings};
+use crate::{caspio, commands, settings};
 
 /// Where the generated TypeScript bindings live, relative to this crate.
 pub const BINDINGS_PATH: &str = "../ui/src/lib/bindings.ts";
@@ -79,6 +79,8 @@ pub enum ErrorCode {
     NotSetUp,
     /// The request itself is not valid (a malformed date, an unknown action).
     InvalidRequest,
+    /// Caspio refused, could not be reached, or the mapping does not fit the table.
+    Caspio,
 }
 
 /// Every command's error: a code for the UI's logic and a message in front-desk words.
@@ -330,11 +332,17 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             settings::save_settings,
             settings::store_secret,
             settings::test_zocdoc,
+            caspio::caspio_panel,
+            caspio::caspio_dry_run,
+            caspio::caspio_push,
+            caspio::caspio_retry_failed,
+            caspio::caspio_cancel,
         ])
         .events(tauri_specta::collect_events![
             BoardChanged,
             WebhookReceived,
-            LinkStatus
+            LinkStatus,
+            caspio::CaspioProgress
         ])
 }
 

@@ -1,6 +1,7 @@
 //! The Deskbridge desktop app: wires the library crates to Tauri (window, commands, events) and
 //! nothing else. Domain logic lives in `crates/`; this crate stays thin.
 
+mod caspio;
 mod commands;
 mod desk;
 pub mod ipc;
@@ -67,7 +68,7 @@ async fn forward_events(handle: tauri::AppHandle, mut events: broadcast::Receive
             }
             .emit(&handle),
             ServiceEvent::Status(status) => {
-                views::link_status(&status, &desk.time_zone).emit(&handle)
+                views::link_status(&status, desk.caspio.is_some(), &desk.time_zone).emit(&handle)
             }
         };
         if let Err(error) = sent {

@@ -21,6 +21,8 @@ pub(crate) struct SettingsView {
     pub(crate) time_zone: Option<String>,
     pub(crate) relay_url: Option<String>,
     pub(crate) direct_listen: Option<String>,
+    pub(crate) caspio_host: Option<String>,
+    pub(crate) caspio_client_id: Option<String>,
     /// Each secret and whether it is stored (never its value).
     pub(crate) secrets: Vec<SecretState>,
     /// What staff should know about when changes apply.
@@ -55,6 +57,8 @@ pub(crate) struct SettingsInput {
     pub(crate) time_zone: String,
     pub(crate) relay_url: String,
     pub(crate) direct_listen: String,
+    pub(crate) caspio_host: String,
+    pub(crate) caspio_client_id: String,
 }
 
 /// A connection test's result.
@@ -96,11 +100,21 @@ pub(crate) fn save_settings(
             "The relay URL starts with wss:// (as `deskbridge-relay endpoint add` printed it).",
         ));
     }
+    let caspio_host = optional(&input.caspio_host);
+    if let Some(host) = &caspio_host {
+        deskbridge_caspio::IntegrationHost::parse(host).map_err(|_| {
+            invalid(format!(
+                "\u{201c}{host}\u{201d} is not a Caspio integration host (it ends in .caspio.com)."
+            ))
+        })?;
+    }
     let settings = DeskSettings {
         practice_name: optional(&input.practice_name),
         time_zone: optional(&input.time_zone),
         relay_url,
         direct_listen,
+        caspio_host,
+        caspio_client_id: optional(&input.caspio_client_id),
     };
     std::fs::create_dir_all(&desk.live.data_dir).map_err(|error| invalid(error.to_string()))?;
     settings
@@ -197,6 +211,8 @@ fn view(desk: &Desk) -> Result<SettingsView, UiError> {
         time_zone: settings.time_zone,
         relay_url: settings.relay_url,
         direct_listen: settings.direct_listen.map(|address| address.to_string()),
+        caspio_host: settings.caspio_host,
+        caspio_client_id: settings.caspio_client_id,
         secrets,
         note,
     })

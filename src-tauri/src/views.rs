@@ -163,7 +163,11 @@ pub(crate) fn action_done(action: StaffAction) -> &'static str {
     }
 }
 
-pub(crate) fn link_status(status: &ServiceStatus, time_zone: &TimeZone) -> LinkStatus {
+pub(crate) fn link_status(
+    status: &ServiceStatus,
+    caspio_configured: bool,
+    time_zone: &TimeZone,
+) -> LinkStatus {
     let tunnel = match (&status.tunnel, status.direct) {
         (Some(TunnelState::Connected { since }), _) => LinkLight {
             state: LightState::Ok,
@@ -221,9 +225,16 @@ pub(crate) fn link_status(status: &ServiceStatus, time_zone: &TimeZone) -> LinkS
     LinkStatus {
         tunnel,
         zocdoc,
-        caspio: LinkLight {
-            state: LightState::Off,
-            detail: "Not set up".to_owned(),
+        caspio: if caspio_configured {
+            LinkLight {
+                state: LightState::Ok,
+                detail: "Set up; push by hand".to_owned(),
+            }
+        } else {
+            LinkLight {
+                state: LightState::Off,
+                detail: "Not set up".to_owned(),
+            }
         },
         clock_warning,
         resync: resync(

@@ -46,11 +46,17 @@ vi.mock("./lib/bindings", () => ({
     saveSettings: command("saveSettings"),
     storeSecret: command("storeSecret"),
     testZocdoc: command("testZocdoc"),
+    caspioPanel: command("caspioPanel"),
+    caspioDryRun: command("caspioDryRun"),
+    caspioPush: command("caspioPush"),
+    caspioRetryFailed: command("caspioRetryFailed"),
+    caspioCancel: command("caspioCancel"),
   },
   events: {
     boardChanged: event("boardChanged"),
     linkStatus: event("linkStatus"),
     webhookReceived: event("webhookReceived"),
+    caspioProgress: event("caspioProgress"),
   },
 }));
 
@@ -295,6 +301,8 @@ describe("Settings", () => {
     timeZone: null,
     relayUrl: null,
     directListen: null,
+    caspioHost: null,
+    caspioClientId: null,
     secrets: [{ secret: "webhook_key", label: "Webhook key", stored }],
     note: "Changes apply the next time Deskbridge starts.",
   });
@@ -315,5 +323,26 @@ describe("Settings", () => {
     expect(calls.find((c) => c.name === "storeSecret")?.args).toEqual(["webhook_key", "c2VjcmV0LWtleQ=="]);
     expect(input.value).toBe("");
     expect(document.body.innerHTML).not.toContain("c2VjcmV0LWtleQ==");
+  });
+});
+
+describe("Caspio panel", () => {
+  it("shows a dry run row by row and writes nothing", async () => {
+    answers.appStatus = ok(sandboxStatus);
+    answers.caspioPanel = ok({ configured: true, table: "Appointments", pending: 0, pushed: 2, failed: 1, rows: [] });
+    answers.caspioDryRun = ok({
+      rows: [
+        { appointmentId: "a1", action: "insert", changedColumns: [], values: [{ column: "Status", value: "confirmed" }] },
+        { appointmentId: "a2", action: "update", changedColumns: ["Status"], values: [{ column: "Status", value: "cancelled" }] },
+      ],
+      notStored: [],
+    });
+    render(App);
+    await fireEvent.click(screen.getByTestId("nav-caspio"));
+    expect((await screen.findByTestId("caspio-failed")).textContent).toBe("1");
+    await fireEvent.click(screen.getByTestId("caspio-dry-run"));
+    await waitFor(() => expect(screen.getAllByTestId("dry-run-row")).toHaveLength(2));
+    expect(screen.getAllByTestId("dry-run-row").map((row) => row.dataset.action)).toEqual(["insert", "update"]);
+    expect(calls.some((c) => c.name === "caspioPush")).toBe(false);
   });
 });

@@ -27,6 +27,12 @@ pub struct DeskSettings {
     /// The direct listener's address, for LAN set-ups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direct_listen: Option<SocketAddr>,
+    /// The practice's Caspio integration host, e.g. `c1abc123.caspio.com`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caspio_host: Option<String>,
+    /// The client id of the Caspio web services profile (its secret is in the keyring).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caspio_client_id: Option<String>,
 }
 
 /// Why settings could not be read, checked or written.
@@ -140,6 +146,8 @@ mod tests {
             time_zone: Some("America/Chicago".to_owned()),
             relay_url: Some("wss://relay.example.com/tunnel/ep_1".to_owned()),
             direct_listen: Some("127.0.0.1:8787".parse().unwrap()),
+            caspio_host: Some("c1abc123.caspio.com".to_owned()),
+            caspio_client_id: Some("profile-1".to_owned()),
         };
         settings.save(dir.path()).unwrap();
         assert_eq!(DeskSettings::load(dir.path()).unwrap(), settings);

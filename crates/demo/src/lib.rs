@@ -1,5 +1,5 @@
-//! Demo mode: a living practice day with no accounts. A Zocdoc emulator (in process, on
-//! 127.0.0.1) plays a realistic day — bookings, confirmations, reschedules, cancellations,
+//! Demo mode: a living practice day with no accounts. A Zocdoc emulator and a Caspio emulator (in
+//! process, on 127.0.0.1; Caspio with its demo `Appointments` table); the Zocdoc one plays a realistic day — bookings, confirmations, reschedules, cancellations,
 //! arrivals, no-shows — with three weeks of history and two weeks of bookings ahead, on a clock
 //! that runs the day at a watchable pace; an in-process relay receives its signed webhooks; and
 //! [`Demo::service_config`] points a desk service at both, so everything goes through the real
@@ -20,6 +20,7 @@ use deskbridge_core::store::Store;
 use deskbridge_relay::client::TunnelConfig;
 use deskbridge_relay::config::RelayConfig;
 use deskbridge_relay::registry::Registry;
+use deskbridge_sandbox::caspio::{CaspioConfig, CaspioEmulator, RunningCaspio};
 use deskbridge_sandbox::clock::Clock as EmulatedClock;
 use deskbridge_sandbox::zocdoc::{
     self, DayScenario, Practice, RunningZocdoc, ScenarioRun, SigningTime, WebhookTarget,
@@ -37,6 +38,9 @@ use tokio::task::JoinHandle;
 
 /// The demo's client id at the emulated Zocdoc.
 const CLIENT_ID: &str = "deskbridge-demo";
+/// The demo's Caspio account: its integration host (answered by the emulator) and profile.
+const CASPIO_HOST: &str = "demo.caspio.com";
+const CASPIO_CLIENT_ID: &str = "deskbridge-demo";
 
 /// How the demo plays.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +96,8 @@ pub struct Demo {
     relay_token: deskbridge_core::secrets::SecretValue,
     webhook_key: WebhookKey,
     client: Client,
+    caspio: RunningCaspio,
+    caspio_client: deskbridge_caspio::Client,
     _registry_dir: tempfile::TempDir,
 }
 
@@ -172,6 +178,21 @@ impl Demo {
             after_the_day.set_rate(1.0);
         });
 
+        let caspio_secret = random_base64(24)?;
+        let mut caspio_config = CaspioConfig::new(CASPIO_CLIENT_ID, caspio_secret.clone());
+        caspio_config.clock = clock.clone();
+        caspio_config.time_zone = emulator.time_zone().clone();
+        let caspio = CaspioEmulator::start(caspio_config).await?;
+        let caspio_client = deskbridge_caspio::Client::builder(deskbridge_caspio::Account {
+            host: deskbridge_caspio::IntegrationHost::parse(CASPIO_HOST)
+                .map_err(|error| DemoError::Client(error.to_string()))?,
+            client_id: deskbridge_caspio::ClientId::new(CASPIO_CLIENT_ID),
+            client_secret: deskbridge_caspio::ClientSecret::new(caspio_secret),
+        })
+        .base_url(caspio.base_url())
+        .build()
+        .map_err(|error| DemoError::Client(error.to_string()))?;
+
         let client = Client::builder(
             Environment::Sandbox,
             ClientId::new(CLIENT_ID),
@@ -194,6 +215,8 @@ impl Demo {
             relay_token,
             webhook_key,
             client,
+            caspio,
+            caspio_client,
             _registry_dir: registry_dir,
         })
     }
@@ -217,6 +240,12 @@ impl Demo {
     /// The Zocdoc API client of the demo (for staff actions and patient details).
     pub fn zocdoc_client(&self) -> Client {
         self.client.clone()
+    }
+
+    /// The Caspio client of the demo's Caspio account (the emulator, with its `Appointments`
+    /// table).
+    pub fn caspio_client(&self) -> deskbridge_caspio::Client {
+        self.caspio_client.clone()
     }
 
     /// The demo's time (the played day's), as the desk takes a clock.
@@ -250,6 +279,7 @@ impl Demo {
         self.real_time_after_the_day.abort();
         self.zocdoc.emulator().stop_deliveries();
         self.zocdoc.shutdown().await;
+        self.caspio.shutdown().await;
         let _ = self.relay_stop.send(());
         let _ = self.relay.await;
     }

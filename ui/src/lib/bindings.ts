@@ -33,11 +33,22 @@ export const commands = {
 	storeSecret: (secret: SecretId, value: string) => typedError<SettingsView_Serialize, UiError>(__TAURI_INVOKE("store_secret", { secret, value })),
 	/**  Tries the stored Zocdoc credentials with one small read. */
 	testZocdoc: () => typedError<TestResult, UiError>(__TAURI_INVOKE("test_zocdoc")),
+	/**  The outbox: counts and rows. */
+	caspioPanel: () => typedError<CaspioPanel_Serialize, UiError>(__TAURI_INVOKE("caspio_panel")),
+	/**  What a push of `ids` (all changed since the last push when absent) would write; writes nothing. */
+	caspioDryRun: (ids: string[] | null) => typedError<DryRunView, UiError>(__TAURI_INVOKE("caspio_dry_run", { ids })),
+	/**  Pushes `ids` (all changed since the last push when absent); progress comes as events. */
+	caspioPush: (ids: string[] | null) => typedError<CaspioProgress_Serialize, UiError>(__TAURI_INVOKE("caspio_push", { ids })),
+	/**  Pushes the failed rows again. */
+	caspioRetryFailed: () => typedError<CaspioProgress_Serialize, UiError>(__TAURI_INVOKE("caspio_retry_failed")),
+	/**  Cancels the push under way (it stops before its next row); false when none was. */
+	caspioCancel: () => __TAURI_INVOKE<boolean>("caspio_cancel"),
 };
 
 /** Events */
 export const events = {
 	boardChanged: makeEvent<BoardChanged, BoardChanged>("board-changed"),
+	caspioProgress: makeEvent<CaspioProgress_Serialize, CaspioProgress_Deserialize>("caspio-progress"),
 	linkStatus: makeEvent<LinkStatus_Serialize, LinkStatus_Deserialize>("link-status"),
 	webhookReceived: makeEvent<WebhookReceived_Serialize, WebhookReceived_Deserialize>("webhook-received"),
 };
@@ -227,6 +238,72 @@ export type CardView_Serialize = {
 	patientName: string | null,
 };
 
+/**  The Caspio panel. */
+export type CaspioPanel = CaspioPanel_Serialize | CaspioPanel_Deserialize;
+
+/**  The Caspio panel. */
+export type CaspioPanel_Deserialize = {
+	/**  Whether a Caspio account is set up. */
+	configured: boolean,
+	/**  The target table. */
+	table?: string | null,
+	pending: number,
+	pushed: number,
+	failed: number,
+	/**  Failed rows first, then pending, then the latest pushed. */
+	rows: OutboxRowView_Deserialize[],
+};
+
+/**  The Caspio panel. */
+export type CaspioPanel_Serialize = {
+	/**  Whether a Caspio account is set up. */
+	configured: boolean,
+	/**  The target table. */
+	table: string | null,
+	pending: number,
+	pushed: number,
+	failed: number,
+	/**  Failed rows first, then pending, then the latest pushed. */
+	rows: OutboxRowView_Serialize[],
+};
+
+/**  What a push did (also the progress event's payload). */
+export type CaspioProgress = CaspioProgress_Serialize | CaspioProgress_Deserialize;
+
+/**  What a push did (also the progress event's payload). */
+export type CaspioProgress_Deserialize = {
+	total: number,
+	done: number,
+	inserted: number,
+	updated: number,
+	unchanged: number,
+	failed: number,
+	/**  Whether the session has ended. */
+	finished: boolean,
+	/**  The result in words, once finished. */
+	message?: string | null,
+};
+
+/**  What a push did (also the progress event's payload). */
+export type CaspioProgress_Serialize = {
+	total: number,
+	done: number,
+	inserted: number,
+	updated: number,
+	unchanged: number,
+	failed: number,
+	/**  Whether the session has ended. */
+	finished: boolean,
+	/**  The result in words, once finished. */
+	message: string | null,
+};
+
+/**  A column and its value. */
+export type ColumnValue = {
+	column: string,
+	value: string,
+};
+
 /**  The encrypted database's state, in words for the status bar. */
 export type DatabaseStatus = DatabaseStatus_Serialize | DatabaseStatus_Deserialize;
 
@@ -298,6 +375,13 @@ export type DrawerView_Serialize = {
 	patientLoaded: boolean,
 };
 
+/**  A dry run: what a push would write, row by row. */
+export type DryRunView = {
+	rows: PlannedRowView[],
+	/**  Requested appointments Deskbridge does not hold. */
+	notStored: string[],
+};
+
 /**  Stable error codes the UI may branch on. */
 export type ErrorCode = 
 /**  The environment's data folder is gone. */
@@ -323,7 +407,9 @@ export type ErrorCode =
 /**  No Zocdoc API credentials are set. */
 "not_set_up" | 
 /**  The request itself is not valid (a malformed date, an unknown action). */
-"invalid_request";
+"invalid_request" | 
+/**  Caspio refused, could not be reached, or the mapping does not fit the table. */
+"caspio";
 
 /**  One history line. */
 export type HistoryView = {
@@ -369,6 +455,33 @@ export type LinkStatus_Serialize = {
 	resync: ResyncView_Serialize,
 };
 
+/**  One outbox row. */
+export type OutboxRowView = OutboxRowView_Serialize | OutboxRowView_Deserialize;
+
+/**  One outbox row. */
+export type OutboxRowView_Deserialize = {
+	appointmentId: string,
+	/**  `pending`, `pushed` or `failed`. */
+	state: string,
+	/**  What was written: `insert`, `update` or `unchanged`. */
+	written?: string | null,
+	attempts: number,
+	/**  Why it failed, in words. */
+	error?: string | null,
+};
+
+/**  One outbox row. */
+export type OutboxRowView_Serialize = {
+	appointmentId: string,
+	/**  `pending`, `pushed` or `failed`. */
+	state: string,
+	/**  What was written: `insert`, `update` or `unchanged`. */
+	written: string | null,
+	attempts: number,
+	/**  Why it failed, in words. */
+	error: string | null,
+};
+
 /**  Patient details (patient data: shown on request, never logged). */
 export type PatientView = PatientView_Serialize | PatientView_Deserialize;
 
@@ -392,6 +505,17 @@ export type PatientView_Serialize = {
 	insurance: string | null,
 	/**  When they were fetched from Zocdoc. */
 	fetchedText: string,
+};
+
+/**  One planned row. */
+export type PlannedRowView = {
+	appointmentId: string,
+	/**  `insert`, `update` or `unchanged`. */
+	action: string,
+	/**  The columns an update changes. */
+	changedColumns: string[],
+	/**  Each column and the value it would hold, as text. */
+	values: ColumnValue[],
 };
 
 /**  The Resync button's state. */
@@ -441,6 +565,8 @@ export type SettingsInput = {
 	timeZone: string,
 	relayUrl: string,
 	directListen: string,
+	caspioHost: string,
+	caspioClientId: string,
 };
 
 /**  What Settings shows. */
@@ -454,6 +580,8 @@ export type SettingsView_Deserialize = {
 	timeZone?: string | null,
 	relayUrl?: string | null,
 	directListen?: string | null,
+	caspioHost?: string | null,
+	caspioClientId?: string | null,
 	/**  Each secret and whether it is stored (never its value). */
 	secrets: SecretState[],
 	/**  What staff should know about when changes apply. */
@@ -468,6 +596,8 @@ export type SettingsView_Serialize = {
 	timeZone: string | null,
 	relayUrl: string | null,
 	directListen: string | null,
+	caspioHost: string | null,
+	caspioClientId: string | null,
 	/**  Each secret and whether it is stored (never its value). */
 	secrets: SecretState[],
 	/**  What staff should know about when changes apply. */

@@ -1,6 +1,7 @@
 //! Demo mode, as a practice evaluating Deskbridge first sees it: within a minute the board shows
-//! appointments in several lanes and the inspector shows verified webhooks, all through the real
-//! paths (emulator → relay → tunnel → verification → encrypted store → API fetches).
+//! appointments in several lanes, the inspector shows verified webhooks and a Caspio dry run lists
+//! rows, all through the real paths (emulator → relay → tunnel → verification → encrypted store →
+//! API fetches; Caspio emulator).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -35,6 +36,20 @@ async fn the_demo_day_fills_the_board_and_the_inspector_within_a_minute() -> any
             })
             .await?;
         app.screenshot("demo-inspector").await?;
+
+        app.by_test_id("nav-caspio").await?.click().await?;
+        app.by_test_id("caspio-dry-run").await?.click().await?;
+        let planned = app
+            .eventually(Duration::from_secs(30), || async {
+                let actions = app.data_of_all("dry-run-row", "action").await?;
+                Ok((!actions.is_empty()).then_some(actions))
+            })
+            .await?;
+        assert!(
+            planned.iter().all(|action| action == "insert"),
+            "nothing was pushed yet, so every row is an insert: {planned:?}"
+        );
+        app.screenshot("demo-caspio-dry-run").await?;
         anyhow::Ok((lanes, verified))
     }
     .await;
