@@ -305,7 +305,7 @@ async fn session(
     Ok(done)
 }
 
-fn configured<'a>(desk: &'a Desk) -> Result<&'a CaspioDesk, UiError> {
+fn configured(desk: &Desk) -> Result<&CaspioDesk, UiError> {
     desk.caspio.as_ref().ok_or_else(|| {
         UiError::new(
             ErrorCode::NotSetUp,
