@@ -7,11 +7,12 @@ use deskbridge_zocdoc::api::AppointmentId;
 use jiff::ToSpan as _;
 use jiff::civil::Date;
 use tauri::State;
+use tauri_specta::Event as _;
 
 use crate::desk::Desk;
 use crate::ipc::{
-    ActionOutcome, AppStatus, BoardDay, DatabaseStatus, DrawerView, ErrorCode, LinkStatus,
-    PatientView, StaffActionId, UiError, WebhookRow,
+    ActionOutcome, AppStatus, BoardChanged, BoardDay, DatabaseStatus, DrawerView, ErrorCode,
+    LinkStatus, PatientView, StaffActionId, UiError, WebhookRow,
 };
 use crate::views;
 
@@ -150,6 +151,7 @@ pub(crate) async fn appointment(desk: State<'_, Desk>, id: String) -> Result<Dra
 #[tauri::command]
 #[specta::specta]
 pub(crate) async fn staff_action(
+    handle: tauri::AppHandle,
     desk: State<'_, Desk>,
     id: String,
     action: StaffActionId,
@@ -176,6 +178,14 @@ pub(crate) async fn staff_action(
             ),
         })?;
     let drawer = drawer(&desk, &connection, &id)?;
+    // Zocdoc sends no webhook for a partner's own action: the board hears it from here.
+    if let Err(error) = (BoardChanged {
+        ids: vec![id.clone()],
+    })
+    .emit(&handle)
+    {
+        tracing::warn!(%error, "the board was not told of the change");
+    }
     Ok(ActionOutcome {
         message: views::action_done(action).to_owned(),
         drawer,

@@ -199,7 +199,8 @@ impl App {
             if started.elapsed() > timeout {
                 bail!("not within {timeout:?}");
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // Short: the board test times webhook → card with this loop.
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
