@@ -23,8 +23,8 @@ fn fact(id: &str, outcome: Outcome, start: &str) -> AppointmentFacts {
         outcome,
         start: utc(start),
         created: None,
-        provider_location_id: "pr_a|lo_x".to_owned(),
-        visit_reason_id: "pc_1".to_owned(),
+        provider_location_id: "pr_a|lo_x".into(),
+        visit_reason_id: "pc_1".into(),
         patient_type: None,
         patient: None,
         cancelled_at: None,
@@ -437,7 +437,7 @@ fn rebookings_match_the_patient_within_14_days_after_the_loss() {
 #[test]
 fn provider_and_location_come_from_the_provider_location_id() {
     let at = |id, provider_location_id: &str, outcome| AppointmentFacts {
-        provider_location_id: provider_location_id.to_owned(),
+        provider_location_id: provider_location_id.into(),
         ..fact(id, outcome, "2026-03-10T15:00:00Z")
     };
     let all = facts(vec![
@@ -490,7 +490,7 @@ fn provider_and_location_come_from_the_provider_location_id() {
 #[test]
 fn visit_reason_and_patient_type_breakdowns() {
     let seen = |id, reason: &str, kind, outcome| AppointmentFacts {
-        visit_reason_id: reason.to_owned(),
+        visit_reason_id: reason.into(),
         patient_type: kind,
         ..fact(id, outcome, "2026-03-10T15:00:00Z")
     };
@@ -661,4 +661,39 @@ fn facts_and_figures_through_the_real_store() {
     assert_eq!(cell(&patterns, 2, 10).appointments, 3);
     assert_eq!(cell(&patterns, 2, 11).reschedule, Rate::new(1, 1));
     assert_eq!(patterns.by_provider[0].key.as_deref(), Some("pr_a"));
+}
+
+#[test]
+fn stored_times_read_by_position_agree_with_the_general_parser() {
+    use crate::store::format_timestamp;
+
+    for text in [
+        "1970-01-01T00:00:00Z",
+        "2026-03-08T06:59:59.999999Z",
+        "2024-02-29T23:30:00.000001Z",
+        "2026-11-01T05:30:00.5Z",
+        "9999-12-30T21:59:59.999999Z",
+    ] {
+        let at = utc(text);
+        let stored = format_timestamp(at);
+        assert_eq!(
+            facts::fixed_width_timestamp(stored.as_bytes()),
+            Some(at),
+            "{stored}"
+        );
+    }
+    // Anything else is left to the general parser.
+    for text in [
+        "2026-03-08T06:59:59Z",
+        "2026-02-30T00:00:00.000000Z",
+        "2026-03-08T06:59:5x.000000Z",
+        "2026-03-08 06:59:59.000000Z",
+        "+2026-03-08T06:59:59.00000Z",
+    ] {
+        assert_eq!(
+            facts::fixed_width_timestamp(text.as_bytes()),
+            None,
+            "{text}"
+        );
+    }
 }
