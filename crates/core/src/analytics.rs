@@ -19,7 +19,7 @@ mod tests;
 use foldhash::HashMap;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::{Offset, TimeZone};
-use jiff::{SignedDuration, Timestamp};
+use jiff::{SignedDuration, Timestamp, ToSpan as _};
 use serde::Serialize;
 
 pub use facts::{AppointmentFacts, Booking, Facts, Outcome, PatientKey, PatientKind, Reschedule};
@@ -234,6 +234,43 @@ impl Query {
                 .is_none_or(|wanted| part.is_some_and(|part| wanted.iter().any(|w| w == part)))
         };
         passes(&self.providers, provider) && passes(&self.locations, location)
+    }
+}
+
+/// A range of days the manager's view offers, each ending on the practice's today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RangePreset {
+    /// The 28 days up to today.
+    LastFourWeeks,
+    /// The three months up to today.
+    LastQuarter,
+    /// The twelve months up to today.
+    LastYear,
+}
+
+impl RangePreset {
+    /// Every preset, shortest first.
+    pub const ALL: [RangePreset; 3] = [
+        RangePreset::LastFourWeeks,
+        RangePreset::LastQuarter,
+        RangePreset::LastYear,
+    ];
+
+    /// The first and last day (both included) of the preset ending on `today`: 28 days, or the
+    /// day after the same day three or twelve months before (a shorter month's last day when it
+    /// has no such day) to today. `today` itself when the calendar runs out.
+    pub fn days(self, today: Date) -> (Date, Date) {
+        let first = match self {
+            RangePreset::LastFourWeeks => today.checked_sub(27.days()),
+            RangePreset::LastQuarter => today
+                .checked_sub(3.months())
+                .and_then(|day| day.checked_add(1.day())),
+            RangePreset::LastYear => today
+                .checked_sub(1.year())
+                .and_then(|day| day.checked_add(1.day())),
+        };
+        (first.unwrap_or(today), today)
     }
 }
 
@@ -487,6 +524,11 @@ pub struct Patterns {
     pub by_lead_time: Vec<LeadTimeGroup>,
     /// [`BY_WEEK`]: every week touching the range, oldest first.
     pub by_week: Vec<Week>,
+    /// Every provider with appointments counted or left out on the range's days, whatever the
+    /// filters (the filter's choices), by id.
+    pub providers: Vec<String>,
+    /// Every location likewise.
+    pub locations: Vec<String>,
 }
 
 /// Counts behind one group's [`Figures`].
@@ -632,6 +674,17 @@ impl<'f> Breakdown<'f> {
         &mut self.tallies[slot].1
     }
 
+    /// Every id seen, counted or not, in order.
+    fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .tallies
+            .iter()
+            .filter_map(|(key, _)| key.map(str::to_owned))
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// The groups with appointments, most appointments first, then by id (none first).
     fn groups(self) -> Vec<Group> {
         let mut groups: Vec<Group> = self
@@ -770,6 +823,8 @@ impl Patterns {
                     figures: grid[weekday][hour].figures(),
                 })
                 .collect(),
+            providers: by_provider.ids(),
+            locations: by_location.ids(),
             by_provider: by_provider.groups(),
             by_location: by_location.groups(),
             by_visit_reason: by_visit_reason.groups(),

@@ -697,3 +697,57 @@ fn stored_times_read_by_position_agree_with_the_general_parser() {
         );
     }
 }
+
+#[test]
+fn presets_end_today_and_cover_whole_months() {
+    let days = |preset: RangePreset, today| preset.days(today);
+    assert_eq!(
+        days(RangePreset::LastFourWeeks, date(2026, 3, 10)),
+        (date(2026, 2, 11), date(2026, 3, 10))
+    );
+    assert_eq!(
+        days(RangePreset::LastQuarter, date(2026, 3, 31)),
+        (date(2026, 1, 1), date(2026, 3, 31))
+    );
+    // 31 May less three months is the last day of February; the range starts the day after.
+    assert_eq!(
+        days(RangePreset::LastQuarter, date(2026, 5, 31)),
+        (date(2026, 3, 1), date(2026, 5, 31))
+    );
+    assert_eq!(
+        days(RangePreset::LastYear, date(2026, 12, 31)),
+        (date(2026, 1, 1), date(2026, 12, 31))
+    );
+    assert_eq!(
+        days(RangePreset::LastYear, date(2028, 2, 29)),
+        (date(2027, 3, 1), date(2028, 2, 29))
+    );
+}
+
+#[test]
+fn filter_choices_list_every_provider_and_location_whatever_the_filters() {
+    let at = |id, provider_location_id: &str, outcome| AppointmentFacts {
+        provider_location_id: provider_location_id.into(),
+        ..fact(id, outcome, "2026-03-10T15:00:00Z")
+    };
+    let all = facts(vec![
+        at("1", "pr_b|lo_y", Outcome::Booked),
+        at("2", "pr_a|lo_x", Outcome::Booked),
+        at("3", "pr_c|lo_z", Outcome::BookingFailed),
+        at("4", "unsplittable", Outcome::Booked),
+        // Outside the range: not a choice.
+        AppointmentFacts {
+            provider_location_id: "pr_d|lo_w".into(),
+            ..fact("5", Outcome::Booked, "2026-04-10T15:00:00Z")
+        },
+    ]);
+    let query = Query {
+        providers: Some(vec!["pr_a".to_owned()]),
+        ..march()
+    };
+    let patterns = compute(&all, &query, "2026-05-01T00:00:00Z");
+    assert_eq!(patterns.providers, ["pr_a", "pr_b", "pr_c"]);
+    assert_eq!(patterns.locations, ["lo_x", "lo_y", "lo_z"]);
+    assert_eq!(patterns.overall.appointments, 1);
+    assert_eq!(patterns.by_provider.len(), 1);
+}
