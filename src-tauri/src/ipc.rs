@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
-use crate::commands;
+use crate::{commands, patterns};
 
 /// Where the generated TypeScript bindings live, relative to this crate.
 pub const BINDINGS_PATH: &str = "../ui/src/lib/bindings.ts";
@@ -79,6 +79,8 @@ pub enum ErrorCode {
     NotSetUp,
     /// The request itself is not valid (a malformed date, an unknown action).
     InvalidRequest,
+    /// A file could not be written where asked (an export).
+    FileNotSaved,
 }
 
 /// Every command's error: a code for the UI's logic and a message in front-desk words.
@@ -326,6 +328,8 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::start_resync,
             commands::cancel_resync,
             commands::webhooks,
+            patterns::practice_patterns,
+            patterns::export_patterns_csv,
         ])
         .events(tauri_specta::collect_events![
             BoardChanged,

@@ -4,6 +4,7 @@
 mod commands;
 mod desk;
 pub mod ipc;
+mod patterns;
 mod views;
 
 use anyhow::Context as _;
