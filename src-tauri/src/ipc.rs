@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
-use crate::{caspio, commands, settings};
+use crate::{caspio, commands, patterns, settings};
 
 /// Where the generated TypeScript bindings live, relative to this crate.
 pub const BINDINGS_PATH: &str = "../ui/src/lib/bindings.ts";
@@ -81,6 +81,8 @@ pub enum ErrorCode {
     InvalidRequest,
     /// Caspio refused, could not be reached, or the mapping does not fit the table.
     Caspio,
+    /// A file could not be written where asked (an export).
+    FileNotSaved,
 }
 
 /// Every command's error: a code for the UI's logic and a message in front-desk words.
@@ -337,6 +339,8 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             caspio::caspio_push,
             caspio::caspio_retry_failed,
             caspio::caspio_cancel,
+            patterns::practice_patterns,
+            patterns::export_patterns_csv,
         ])
         .events(tauri_specta::collect_events![
             BoardChanged,

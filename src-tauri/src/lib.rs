@@ -5,6 +5,7 @@ mod caspio;
 mod commands;
 mod desk;
 pub mod ipc;
+mod patterns;
 mod settings;
 mod views;
 

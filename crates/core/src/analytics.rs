@@ -16,11 +16,10 @@ mod facts;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
-
+use foldhash::HashMap;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::{Offset, TimeZone};
-use jiff::{SignedDuration, Timestamp};
+use jiff::{SignedDuration, Timestamp, ToSpan as _};
 use serde::Serialize;
 
 pub use facts::{AppointmentFacts, Booking, Facts, Outcome, PatientKey, PatientKind, Reschedule};
@@ -235,6 +234,43 @@ impl Query {
                 .is_none_or(|wanted| part.is_some_and(|part| wanted.iter().any(|w| w == part)))
         };
         passes(&self.providers, provider) && passes(&self.locations, location)
+    }
+}
+
+/// A range of days the manager's view offers, each ending on the practice's today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RangePreset {
+    /// The 28 days up to today.
+    LastFourWeeks,
+    /// The three months up to today.
+    LastQuarter,
+    /// The twelve months up to today.
+    LastYear,
+}
+
+impl RangePreset {
+    /// Every preset, shortest first.
+    pub const ALL: [RangePreset; 3] = [
+        RangePreset::LastFourWeeks,
+        RangePreset::LastQuarter,
+        RangePreset::LastYear,
+    ];
+
+    /// The first and last day (both included) of the preset ending on `today`: 28 days, or the
+    /// day after the same day three or twelve months before (a shorter month's last day when it
+    /// has no such day) to today. `today` itself when the calendar runs out.
+    pub fn days(self, today: Date) -> (Date, Date) {
+        let first = match self {
+            RangePreset::LastFourWeeks => today.checked_sub(27.days()),
+            RangePreset::LastQuarter => today
+                .checked_sub(3.months())
+                .and_then(|day| day.checked_add(1.day())),
+            RangePreset::LastYear => today
+                .checked_sub(1.year())
+                .and_then(|day| day.checked_add(1.day())),
+        };
+        (first.unwrap_or(today), today)
     }
 }
 
@@ -488,6 +524,11 @@ pub struct Patterns {
     pub by_lead_time: Vec<LeadTimeGroup>,
     /// [`BY_WEEK`]: every week touching the range, oldest first.
     pub by_week: Vec<Week>,
+    /// Every provider with appointments counted or left out on the range's days, whatever the
+    /// filters (the filter's choices), by id.
+    pub providers: Vec<String>,
+    /// Every location likewise.
+    pub locations: Vec<String>,
 }
 
 /// Counts behind one group's [`Figures`].
@@ -610,17 +651,70 @@ fn monday_of(day: Date) -> Date {
         .unwrap_or(day)
 }
 
-/// A breakdown by id, most appointments first, then by id.
-fn groups(tallies: BTreeMap<Option<&str>, Tally>) -> Vec<Group> {
-    let mut groups: Vec<Group> = tallies
-        .into_iter()
-        .map(|(key, tally)| Group {
-            key: key.map(str::to_owned),
-            figures: tally.figures(),
+/// The tallies of a breakdown by id ([`BY_PROVIDER`], [`BY_LOCATION`], [`BY_VISIT_REASON`]):
+/// each id gets a slot the first time it is seen, so an appointment costs one hash lookup (or
+/// none, through [`Place`]) instead of an ordered-map walk.
+#[derive(Default)]
+struct Breakdown<'f> {
+    slots: HashMap<Option<&'f str>, usize>,
+    tallies: Vec<(Option<&'f str>, Tally)>,
+}
+
+impl<'f> Breakdown<'f> {
+    /// The slot of `key`, made when new.
+    fn slot(&mut self, key: Option<&'f str>) -> usize {
+        let tallies = &mut self.tallies;
+        *self.slots.entry(key).or_insert_with(|| {
+            tallies.push((key, Tally::default()));
+            tallies.len() - 1
         })
-        .collect();
-    groups.sort_by_key(|group| std::cmp::Reverse(group.figures.appointments));
-    groups
+    }
+
+    fn tally(&mut self, slot: usize) -> &mut Tally {
+        &mut self.tallies[slot].1
+    }
+
+    /// Every id seen, counted or not, in order.
+    fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .tallies
+            .iter()
+            .filter_map(|(key, _)| key.map(str::to_owned))
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The groups with appointments, most appointments first, then by id (none first).
+    fn groups(self) -> Vec<Group> {
+        let mut groups: Vec<Group> = self
+            .tallies
+            .into_iter()
+            .filter(|(_, tally)| *tally != Tally::default())
+            .map(|(key, tally)| Group {
+                key: key.map(str::to_owned),
+                figures: tally.figures(),
+            })
+            .collect();
+        groups.sort_by(|a, b| {
+            b.figures
+                .appointments
+                .cmp(&a.figures.appointments)
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        groups
+    }
+}
+
+/// What one `provider_location_id` means for the figures, worked out once per id.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    /// The query's provider and location filters let it through.
+    admitted: bool,
+    /// Its provider's slot in the breakdown by provider.
+    provider: usize,
+    /// Its location's slot in the breakdown by location.
+    location: usize,
 }
 
 impl Patterns {
@@ -643,9 +737,10 @@ impl Patterns {
         let mut cancellation_notice = NoticeTally::default();
         let mut reschedule_notice = NoticeTally::default();
         let mut grid = [[Tally::default(); 24]; 7];
-        let mut by_provider = BTreeMap::new();
-        let mut by_location = BTreeMap::new();
-        let mut by_visit_reason = BTreeMap::new();
+        let mut places: HashMap<&str, Place> = HashMap::default();
+        let mut by_provider = Breakdown::default();
+        let mut by_location = Breakdown::default();
+        let mut by_visit_reason = Breakdown::default();
         let mut by_patient_type = [Tally::default(); 3];
         let mut by_lead_time = [Tally::default(); LeadTime::ALL.len()];
         let mut by_week = vec![Tally::default(); week_count];
@@ -654,11 +749,19 @@ impl Patterns {
         for appointment in &facts.appointments {
             let local = start_clock.local(appointment.start);
             let day = local.date();
-            if day < query.from
-                || day > query.to
-                || appointment.start >= now
-                || !query.admits(&appointment.provider_location_id)
-            {
+            if day < query.from || day > query.to || appointment.start >= now {
+                continue;
+            }
+            let id = &*appointment.provider_location_id;
+            let place = *places.entry(id).or_insert_with(|| {
+                let (provider, location) = split_provider_location(id);
+                Place {
+                    admitted: query.admits(id),
+                    provider: by_provider.slot(provider),
+                    location: by_location.slot(location),
+                }
+            });
+            if !place.admitted {
                 continue;
             }
             let outcome = appointment.outcome;
@@ -672,12 +775,10 @@ impl Patterns {
             let weekday = usize::try_from(day.weekday().to_monday_zero_offset()).unwrap_or(0);
             let hour = usize::try_from(local.hour()).unwrap_or(0);
             add(&mut grid[weekday][hour]);
-            let (provider, location) = split_provider_location(&appointment.provider_location_id);
-            add(by_provider.entry(provider).or_default());
-            add(by_location.entry(location).or_default());
-            add(by_visit_reason
-                .entry(Some(appointment.visit_reason_id.as_str()))
-                .or_default());
+            add(by_provider.tally(place.provider));
+            add(by_location.tally(place.location));
+            let visit_reason = by_visit_reason.slot(Some(&appointment.visit_reason_id));
+            add(by_visit_reason.tally(visit_reason));
             let patient_type = match appointment.patient_type {
                 Some(PatientKind::New) => 0,
                 Some(PatientKind::Existing) => 1,
@@ -722,9 +823,11 @@ impl Patterns {
                     figures: grid[weekday][hour].figures(),
                 })
                 .collect(),
-            by_provider: groups(by_provider),
-            by_location: groups(by_location),
-            by_visit_reason: groups(by_visit_reason),
+            providers: by_provider.ids(),
+            locations: by_location.ids(),
+            by_provider: by_provider.groups(),
+            by_location: by_location.groups(),
+            by_visit_reason: by_visit_reason.groups(),
             by_patient_type: [Some(PatientKind::New), Some(PatientKind::Existing), None]
                 .into_iter()
                 .zip(by_patient_type)
@@ -760,6 +863,13 @@ impl Patterns {
 /// The rebook figures for the cancelled and no-show appointments `losses`, matched against
 /// every booking in `facts`.
 fn rebook(facts: &Facts, losses: &[&AppointmentFacts], now: Timestamp) -> Rebook {
+    // Patients by small numbers, in order of first booking: sorting and searching the bookings
+    // then compares integers, not ids.
+    let mut patients: HashMap<&PatientKey, u32> = HashMap::default();
+    let mut number = |patient| {
+        let next = u32::try_from(patients.len()).unwrap_or(u32::MAX);
+        *patients.entry(patient).or_insert(next)
+    };
     let in_range = facts.appointments.iter().filter_map(|appointment| {
         let patient = appointment.patient.as_ref()?;
         let created = appointment.created?;
@@ -777,8 +887,11 @@ fn rebook(facts: &Facts, losses: &[&AppointmentFacts], now: Timestamp) -> Rebook
         )
     });
     // Sorted by patient, then booking time: one patient's bookings in order are a slice.
-    let mut bookings: Vec<(&PatientKey, Timestamp, &str)> = in_range.chain(others).collect();
-    bookings.sort_unstable();
+    let mut bookings: Vec<(u32, Timestamp, &str)> = in_range
+        .chain(others)
+        .map(|(patient, created, id)| (number(patient), created, id))
+        .collect();
+    bookings.sort_unstable_by_key(|&(patient, created, _)| (patient, created));
 
     let (mut cancelled, mut no_show) = ([0u32; 2], [0u32; 2]);
     let (mut without_patient_id, mut window_open) = (0, 0);
@@ -796,12 +909,14 @@ fn rebook(facts: &Facts, losses: &[&AppointmentFacts], now: Timestamp) -> Rebook
             window_open += 1;
             continue;
         }
-        let first =
-            bookings.partition_point(|&(who, created, _)| (who, created) < (patient, event));
-        let rebooked = bookings[first..]
-            .iter()
-            .take_while(|&&(who, created, _)| who == patient && created <= window_end)
-            .any(|&(_, _, id)| id != loss.id);
+        let rebooked = patients.get(patient).is_some_and(|&patient| {
+            let first =
+                bookings.partition_point(|&(who, created, _)| (who, created) < (patient, event));
+            bookings[first..]
+                .iter()
+                .take_while(|&&(who, created, _)| who == patient && created <= window_end)
+                .any(|&(_, _, id)| id != loss.id)
+        });
         let counts = if loss.outcome == Outcome::Cancelled {
             &mut cancelled
         } else {

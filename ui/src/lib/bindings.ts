@@ -43,6 +43,18 @@ export const commands = {
 	caspioRetryFailed: () => typedError<CaspioProgress_Serialize, UiError>(__TAURI_INVOKE("caspio_retry_failed")),
 	/**  Cancels the push under way (it stops before its next row); false when none was. */
 	caspioCancel: () => __TAURI_INVOKE<boolean>("caspio_cancel"),
+	/**
+	 *  Every figure of the days `from` to `to` (`YYYY-MM-DD`, both included, in the practice's time
+	 *  zone; both empty: the last 4 weeks), for one provider and one location when given.
+	 */
+	practicePatterns: (from: string, to: string, provider: string | null, location: string | null) => typedError<PatternsView_Serialize, UiError>(__TAURI_INVOKE("practice_patterns", { from, to, provider, location })),
+	/**
+	 *  Writes the figures of the same arguments as `practice_patterns` as CSV to `path`, or, when no
+	 *  path is given, where the person chooses in a save dialog. Answers where it was written (`.csv`
+	 *  added when missing), nothing when the dialog was cancelled. The file holds counts and ids of
+	 *  providers, locations and visit reasons, no patient data.
+	 */
+	exportPatternsCsv: (path: string | null, from: string, to: string, provider: string | null, location: string | null) => typedError<string | null, UiError>(__TAURI_INVOKE("export_patterns_csv", { path, from, to, provider, location })),
 };
 
 /** Events */
@@ -298,6 +310,19 @@ export type CaspioProgress_Serialize = {
 	message: string | null,
 };
 
+/**  One cell of the weekday × hour heatmap. */
+export type CellView = {
+	/**  1 = Monday … 7 = Sunday. */
+	weekday: number,
+	/**  0 … 23 on the practice's clock. */
+	hour: number,
+	/**  e.g. "Monday". */
+	weekdayLabel: string,
+	/**  e.g. "9 AM". */
+	hourLabel: string,
+	figures: FiguresView,
+};
+
 /**  A column and its value. */
 export type ColumnValue = {
 	column: string,
@@ -325,6 +350,14 @@ export type DatabaseStatus_Serialize = {
 	problem: ErrorCode | null,
 	/**  What staff read: the state, or what happened and what to do. */
 	message: string,
+};
+
+/**  One figure's definition. */
+export type DefinitionView = {
+	/**  e.g. `no_show_rate`. */
+	id: string,
+	/**  What the figure counts, in plain words. */
+	words: string,
 };
 
 /**  Demo or the practice's own desk. */
@@ -409,7 +442,26 @@ export type ErrorCode =
 /**  The request itself is not valid (a malformed date, an unknown action). */
 "invalid_request" | 
 /**  Caspio refused, could not be reached, or the mapping does not fit the table. */
-"caspio";
+"caspio" | 
+/**  A file could not be written where asked (an export). */
+"file_not_saved";
+
+/**  The figures of one group of appointments. */
+export type FiguresView = {
+	appointments: number,
+	noShow: RateView,
+	cancellation: RateView,
+	reschedule: RateView,
+};
+
+/**  One row of a breakdown (a bar of its chart, a row of its table). */
+export type GroupRow = {
+	/**  Stable key: the id, the band, or the week's Monday (`YYYY-MM-DD`). */
+	key: string,
+	/**  What the row is called, e.g. "pr_12", "1–2 days", "Week of Mar 2". */
+	label: string,
+	figures: FiguresView,
+};
 
 /**  One history line. */
 export type HistoryView = {
@@ -507,6 +559,103 @@ export type PatientView_Serialize = {
 	fetchedText: string,
 };
 
+/**  Everything the manager's view shows for one range and filter. */
+export type PatternsView = PatternsView_Serialize | PatternsView_Deserialize;
+
+/**  Everything the manager's view shows for one range and filter. */
+export type PatternsView_Deserialize = {
+	/**  The range's first day, `YYYY-MM-DD`, in the practice's time zone. */
+	from: string,
+	/**  The range's last day (included). */
+	to: string,
+	/**  The range in words, e.g. "Mar 1 – Mar 28, 2026". */
+	rangeText: string,
+	/**  The practice's time zone, e.g. `America/New_York`. */
+	timeZone: string,
+	/**  The provider filter applied, when any. */
+	provider?: string | null,
+	/**  The location filter applied, when any. */
+	location?: string | null,
+	/**  The preset ranges as of the practice's today. */
+	presets: PresetView[],
+	/**  The provider filter's choices: every provider with appointments in the range. */
+	providers: string[],
+	/**  The location filter's choices. */
+	locations: string[],
+	/**  A rate resting on fewer appointments than this is marked too few to judge. */
+	tooFewBelow: number,
+	/**  All appointments counted. */
+	overall: FiguresView,
+	/**  Appointments of the range not counted (failed, never confirmed, unknown status). */
+	leftOut: number,
+	/**  How late cancellations came, by band. */
+	cancellationNotice: ShareRow[],
+	/**  How late reschedules came, by band. */
+	rescheduleNotice: ShareRow[],
+	/**  Rebookings after cancellations and no-shows. */
+	rebook: RebookView,
+	/**  168 cells: Monday 0:00 first, hour by hour. */
+	byWeekdayHour: CellView[],
+	byProvider: GroupRow[],
+	byLocation: GroupRow[],
+	byVisitReason: GroupRow[],
+	/**  New, existing, not said. */
+	byPatientType: GroupRow[],
+	/**  Shortest lead time first, then unknown. */
+	byLeadTime: GroupRow[],
+	/**  Week by week, oldest first. */
+	byWeek: GroupRow[],
+	/**  Each figure's definition in plain words (core's `DEFINITIONS`), for the help text. */
+	definitions: DefinitionView[],
+};
+
+/**  Everything the manager's view shows for one range and filter. */
+export type PatternsView_Serialize = {
+	/**  The range's first day, `YYYY-MM-DD`, in the practice's time zone. */
+	from: string,
+	/**  The range's last day (included). */
+	to: string,
+	/**  The range in words, e.g. "Mar 1 – Mar 28, 2026". */
+	rangeText: string,
+	/**  The practice's time zone, e.g. `America/New_York`. */
+	timeZone: string,
+	/**  The provider filter applied, when any. */
+	provider: string | null,
+	/**  The location filter applied, when any. */
+	location: string | null,
+	/**  The preset ranges as of the practice's today. */
+	presets: PresetView[],
+	/**  The provider filter's choices: every provider with appointments in the range. */
+	providers: string[],
+	/**  The location filter's choices. */
+	locations: string[],
+	/**  A rate resting on fewer appointments than this is marked too few to judge. */
+	tooFewBelow: number,
+	/**  All appointments counted. */
+	overall: FiguresView,
+	/**  Appointments of the range not counted (failed, never confirmed, unknown status). */
+	leftOut: number,
+	/**  How late cancellations came, by band. */
+	cancellationNotice: ShareRow[],
+	/**  How late reschedules came, by band. */
+	rescheduleNotice: ShareRow[],
+	/**  Rebookings after cancellations and no-shows. */
+	rebook: RebookView,
+	/**  168 cells: Monday 0:00 first, hour by hour. */
+	byWeekdayHour: CellView[],
+	byProvider: GroupRow[],
+	byLocation: GroupRow[],
+	byVisitReason: GroupRow[],
+	/**  New, existing, not said. */
+	byPatientType: GroupRow[],
+	/**  Shortest lead time first, then unknown. */
+	byLeadTime: GroupRow[],
+	/**  Week by week, oldest first. */
+	byWeek: GroupRow[],
+	/**  Each figure's definition in plain words (core's `DEFINITIONS`), for the help text. */
+	definitions: DefinitionView[],
+};
+
 /**  One planned row. */
 export type PlannedRowView = {
 	appointmentId: string,
@@ -516,6 +665,39 @@ export type PlannedRowView = {
 	changedColumns: string[],
 	/**  Each column and the value it would hold, as text. */
 	values: ColumnValue[],
+};
+
+/**  The preset ranges. */
+export type PresetId = "four_weeks" | "quarter" | "year";
+
+/**  A preset range of days. */
+export type PresetView = {
+	id: PresetId,
+	/**  e.g. "Last 4 weeks". */
+	label: string,
+	from: string,
+	to: string,
+};
+
+/**  A share with the counts it rests on. */
+export type RateView = {
+	numerator: number,
+	denominator: number,
+	/**  e.g. "12.5%"; "—" when there is nothing to divide by. */
+	percent: string,
+	/**  Fewer than `tooFewBelow` appointments: too few to judge. */
+	tooFew: boolean,
+};
+
+/**  Rebookings after cancellations and no-shows. */
+export type RebookView = {
+	all: RateView,
+	afterCancellation: RateView,
+	afterNoShow: RateView,
+	/**  Left out: no developer patient id to match by. */
+	withoutPatientId: number,
+	/**  Left out: their 14 days have not passed yet. */
+	windowOpen: number,
 };
 
 /**  The Resync button's state. */
@@ -602,6 +784,14 @@ export type SettingsView_Serialize = {
 	secrets: SecretState[],
 	/**  What staff should know about when changes apply. */
 	note: string,
+};
+
+/**  One band of a notice breakdown. */
+export type ShareRow = {
+	key: string,
+	/**  e.g. "Less than 24 hours". */
+	label: string,
+	share: RateView,
 };
 
 /**  A staff action. */

@@ -3,11 +3,14 @@
 //! their cancellations and reschedules (by the `(appointment_id, at)` index), and the bookings
 //! outside the range that may be rebookings.
 
-use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use deskbridge_zocdoc::api::AppointmentStatus;
+use foldhash::{HashMap, HashSet};
 use jiff::Timestamp;
+use jiff::civil::DateTime;
+use jiff::tz::Offset;
 use rusqlite::params;
 use serde::Serialize;
 
@@ -121,10 +124,11 @@ pub struct AppointmentFacts {
     pub start: Timestamp,
     /// When it was booked (`created_time_utc`), when Zocdoc said.
     pub created: Option<Timestamp>,
-    /// Zocdoc's `provider_location_id`.
-    pub provider_location_id: String,
-    /// Zocdoc's `visit_reason_id`.
-    pub visit_reason_id: String,
+    /// Zocdoc's `provider_location_id` (shared by the appointments that have the same one: a
+    /// practice has a handful).
+    pub provider_location_id: Arc<str>,
+    /// Zocdoc's `visit_reason_id` (shared like `provider_location_id`).
+    pub visit_reason_id: Arc<str>,
     /// New or existing patient, when Zocdoc said.
     pub patient_type: Option<PatientKind>,
     /// The developer patient id, when the booking carried one.
@@ -238,14 +242,73 @@ impl Dating {
 
 /// A stored time, or which column of which appointment could not be read.
 fn time(
-    text: &str,
+    text: &[u8],
     appointment_id: &str,
     column: &'static str,
 ) -> Result<Timestamp, AnalyticsError> {
-    parse_timestamp(text).ok_or_else(|| AnalyticsError::UnreadableTime {
-        appointment_id: appointment_id.to_owned(),
-        column,
-    })
+    fixed_width_timestamp(text)
+        .or_else(|| parse_timestamp(std::str::from_utf8(text).ok()?))
+        .ok_or_else(|| AnalyticsError::UnreadableTime {
+            appointment_id: appointment_id.to_owned(),
+            column,
+        })
+}
+
+/// Reads a time in the one form [`crate::store::format_timestamp`] writes,
+/// `2026-03-10T14:00:00.000000Z`, by position: a year holds 200,000 of them, and the general
+/// RFC 3339 parser was a good part of loading it. `None` for any other form (and for an invalid
+/// date), which then goes to the general parser.
+pub(super) fn fixed_width_timestamp(bytes: &[u8]) -> Option<Timestamp> {
+    if bytes.len() != 27
+        || [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'.'),
+            (26, b'Z'),
+        ]
+        .iter()
+        .any(|&(at, separator)| bytes[at] != separator)
+    {
+        return None;
+    }
+    let number = |from: usize, to: usize| {
+        bytes[from..to].iter().try_fold(0i32, |value, &digit| {
+            digit
+                .is_ascii_digit()
+                .then(|| value * 10 + i32::from(digit - b'0'))
+        })
+    };
+    let small = |from, to| number(from, to).and_then(|value| i8::try_from(value).ok());
+    let datetime = DateTime::new(
+        i16::try_from(number(0, 4)?).ok()?,
+        small(5, 7)?,
+        small(8, 10)?,
+        small(11, 13)?,
+        small(14, 16)?,
+        small(17, 19)?,
+        number(20, 26)? * 1_000,
+    )
+    .ok()?;
+    Offset::UTC.to_timestamp(datetime).ok()
+}
+
+/// One shared copy of each distinct id (provider-location, visit reason): a year has a handful
+/// of each, so the appointments share them instead of holding a string each.
+#[derive(Default)]
+struct Interned(HashSet<Arc<str>>);
+
+impl Interned {
+    fn get(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(text) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.0.insert(Arc::clone(&shared));
+        shared
+    }
 }
 
 impl Facts {
@@ -257,25 +320,25 @@ impl Facts {
         let conn = store.conn();
 
         let mut appointments = Vec::new();
-        let mut index = HashMap::new();
+        let (mut provider_locations, mut visit_reasons) =
+            (Interned::default(), Interned::default());
         let mut statement = conn.prepare_cached(APPOINTMENTS_SQL)?;
         let mut rows = statement.query(params![from, to])?;
         while let Some(row) = rows.next()? {
             let id: String = row.get(0)?;
             let status = AppointmentStatus::from_wire(row.get_ref(1)?.as_str()?);
-            let start = time(row.get_ref(3)?.as_str()?, &id, "start_time")?;
-            let created = match row.get_ref(4)?.as_str_or_null()? {
+            let start = time(row.get_ref(3)?.as_bytes()?, &id, "start_time")?;
+            let created = match row.get_ref(4)?.as_bytes_or_null()? {
                 Some(text) => Some(time(text, &id, "created_time_utc")?),
                 None => None,
             };
             let patient_type = row.get_ref(7)?.as_str_or_null()?;
-            index.insert(id.clone(), appointments.len());
             appointments.push(AppointmentFacts {
                 outcome: Outcome::of(&status, row.get(2)?),
                 start,
                 created,
-                provider_location_id: row.get(5)?,
-                visit_reason_id: row.get(6)?,
+                provider_location_id: provider_locations.get(row.get_ref(5)?.as_str()?),
+                visit_reason_id: visit_reasons.get(row.get_ref(6)?.as_str()?),
                 patient_type: patient_type.and_then(PatientKind::parse),
                 patient: row.get::<_, Option<String>>(8)?.map(PatientKey),
                 cancelled_at: None,
@@ -291,15 +354,21 @@ impl Facts {
             });
         }
 
+        // What the history says, kept apart while `index` borrows the appointments' ids.
         let mut dating = vec![Dating::default(); appointments.len()];
+        let mut cancelled_at: Vec<Option<Timestamp>> = vec![None; appointments.len()];
+        let mut index = HashMap::with_capacity_and_hasher(appointments.len(), Default::default());
+        for (i, appointment) in appointments.iter().enumerate() {
+            index.insert(appointment.id.as_str(), i);
+        }
         let mut statement = conn.prepare_cached(CHANGES_SQL)?;
         let mut rows = statement.query([])?;
         while let Some(row) = rows.next()? {
             let id = row.get_ref(0)?.as_str()?;
             let Some(&i) = index.get(id) else { continue };
-            let at = time(row.get_ref(1)?.as_str()?, id, "appointment_changes.at")?;
+            let at = time(row.get_ref(1)?.as_bytes()?, id, "appointment_changes.at")?;
             let kind = ChangeKind::parse(row.get_ref(2)?.as_str()?);
-            let old_value = row.get_ref(3)?.as_str_or_null()?;
+            let old_value = row.get_ref(3)?.as_bytes_or_null()?;
             let new_value = row.get_ref(4)?.as_str_or_null()?;
             let dating = &mut dating[i];
             match (kind, new_value) {
@@ -314,7 +383,7 @@ impl Facts {
                 }
                 (Some(ChangeKind::StartMoved), _) => {}
                 (_, Some("cancelled")) => {
-                    let cancelled_at = &mut appointments[i].cancelled_at;
+                    let cancelled_at = &mut cancelled_at[i];
                     *cancelled_at = Some(cancelled_at.map_or(at, |last| last.max(at)));
                 }
                 (Some(ChangeKind::StatusChanged), Some(_)) => {
@@ -325,7 +394,11 @@ impl Facts {
                 _ => {}
             }
         }
-        for (appointment, dating) in appointments.iter_mut().zip(dating) {
+        drop(index);
+        for ((appointment, dating), cancelled_at) in
+            appointments.iter_mut().zip(dating).zip(cancelled_at)
+        {
+            appointment.cancelled_at = cancelled_at;
             if let Some(reschedule) = dating.reschedule(appointment) {
                 appointment.rescheduled = Some(reschedule);
             }
@@ -359,7 +432,7 @@ impl Facts {
             while let Some(row) = rows.next()? {
                 let appointment_id: String = row.get(0)?;
                 let created = time(
-                    row.get_ref(2)?.as_str()?,
+                    row.get_ref(2)?.as_bytes()?,
                     &appointment_id,
                     "created_time_utc",
                 )?;

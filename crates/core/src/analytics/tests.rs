@@ -23,8 +23,8 @@ fn fact(id: &str, outcome: Outcome, start: &str) -> AppointmentFacts {
         outcome,
         start: utc(start),
         created: None,
-        provider_location_id: "pr_a|lo_x".to_owned(),
-        visit_reason_id: "pc_1".to_owned(),
+        provider_location_id: "pr_a|lo_x".into(),
+        visit_reason_id: "pc_1".into(),
         patient_type: None,
         patient: None,
         cancelled_at: None,
@@ -437,7 +437,7 @@ fn rebookings_match_the_patient_within_14_days_after_the_loss() {
 #[test]
 fn provider_and_location_come_from_the_provider_location_id() {
     let at = |id, provider_location_id: &str, outcome| AppointmentFacts {
-        provider_location_id: provider_location_id.to_owned(),
+        provider_location_id: provider_location_id.into(),
         ..fact(id, outcome, "2026-03-10T15:00:00Z")
     };
     let all = facts(vec![
@@ -490,7 +490,7 @@ fn provider_and_location_come_from_the_provider_location_id() {
 #[test]
 fn visit_reason_and_patient_type_breakdowns() {
     let seen = |id, reason: &str, kind, outcome| AppointmentFacts {
-        visit_reason_id: reason.to_owned(),
+        visit_reason_id: reason.into(),
         patient_type: kind,
         ..fact(id, outcome, "2026-03-10T15:00:00Z")
     };
@@ -661,4 +661,93 @@ fn facts_and_figures_through_the_real_store() {
     assert_eq!(cell(&patterns, 2, 10).appointments, 3);
     assert_eq!(cell(&patterns, 2, 11).reschedule, Rate::new(1, 1));
     assert_eq!(patterns.by_provider[0].key.as_deref(), Some("pr_a"));
+}
+
+#[test]
+fn stored_times_read_by_position_agree_with_the_general_parser() {
+    use crate::store::format_timestamp;
+
+    for text in [
+        "1970-01-01T00:00:00Z",
+        "2026-03-08T06:59:59.999999Z",
+        "2024-02-29T23:30:00.000001Z",
+        "2026-11-01T05:30:00.5Z",
+        "9999-12-30T21:59:59.999999Z",
+    ] {
+        let at = utc(text);
+        let stored = format_timestamp(at);
+        assert_eq!(
+            facts::fixed_width_timestamp(stored.as_bytes()),
+            Some(at),
+            "{stored}"
+        );
+    }
+    // Anything else is left to the general parser.
+    for text in [
+        "2026-03-08T06:59:59Z",
+        "2026-02-30T00:00:00.000000Z",
+        "2026-03-08T06:59:5x.000000Z",
+        "2026-03-08 06:59:59.000000Z",
+        "+2026-03-08T06:59:59.00000Z",
+    ] {
+        assert_eq!(
+            facts::fixed_width_timestamp(text.as_bytes()),
+            None,
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn presets_end_today_and_cover_whole_months() {
+    let days = |preset: RangePreset, today| preset.days(today);
+    assert_eq!(
+        days(RangePreset::LastFourWeeks, date(2026, 3, 10)),
+        (date(2026, 2, 11), date(2026, 3, 10))
+    );
+    assert_eq!(
+        days(RangePreset::LastQuarter, date(2026, 3, 31)),
+        (date(2026, 1, 1), date(2026, 3, 31))
+    );
+    // 31 May less three months is the last day of February; the range starts the day after.
+    assert_eq!(
+        days(RangePreset::LastQuarter, date(2026, 5, 31)),
+        (date(2026, 3, 1), date(2026, 5, 31))
+    );
+    assert_eq!(
+        days(RangePreset::LastYear, date(2026, 12, 31)),
+        (date(2026, 1, 1), date(2026, 12, 31))
+    );
+    assert_eq!(
+        days(RangePreset::LastYear, date(2028, 2, 29)),
+        (date(2027, 3, 1), date(2028, 2, 29))
+    );
+}
+
+#[test]
+fn filter_choices_list_every_provider_and_location_whatever_the_filters() {
+    let at = |id, provider_location_id: &str, outcome| AppointmentFacts {
+        provider_location_id: provider_location_id.into(),
+        ..fact(id, outcome, "2026-03-10T15:00:00Z")
+    };
+    let all = facts(vec![
+        at("1", "pr_b|lo_y", Outcome::Booked),
+        at("2", "pr_a|lo_x", Outcome::Booked),
+        at("3", "pr_c|lo_z", Outcome::BookingFailed),
+        at("4", "unsplittable", Outcome::Booked),
+        // Outside the range: not a choice.
+        AppointmentFacts {
+            provider_location_id: "pr_d|lo_w".into(),
+            ..fact("5", Outcome::Booked, "2026-04-10T15:00:00Z")
+        },
+    ]);
+    let query = Query {
+        providers: Some(vec!["pr_a".to_owned()]),
+        ..march()
+    };
+    let patterns = compute(&all, &query, "2026-05-01T00:00:00Z");
+    assert_eq!(patterns.providers, ["pr_a", "pr_b", "pr_c"]);
+    assert_eq!(patterns.locations, ["lo_x", "lo_y", "lo_z"]);
+    assert_eq!(patterns.overall.appointments, 1);
+    assert_eq!(patterns.by_provider.len(), 1);
 }

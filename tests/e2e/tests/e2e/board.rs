@@ -243,7 +243,7 @@ async fn exercise(app: &App, world: &World) -> anyhow::Result<Vec<Duration>> {
     let template = emulator
         .appointments()
         .into_iter()
-        .next()
+        .find(|appointment| appointment.practice_id.as_deref() != Some(FIXTURE_PRACTICE_ID))
         .expect("bulk-loaded");
 
     // A booking, a reschedule, a cancellation: each in its lane.

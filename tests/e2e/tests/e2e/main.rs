@@ -3,4 +3,5 @@
 mod board;
 mod database;
 mod demo;
+mod manager;
 mod shell;
