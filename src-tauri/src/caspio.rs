@@ -11,7 +11,6 @@ use deskbridge_core::resync::CancelToken;
 use deskbridge_core::secrets::{KeyringSecrets, SecretName, SecretPurpose, SecretStore as _};
 use deskbridge_core::settings::DeskSettings;
 use deskbridge_core::store::Store;
-use jiff::tz::TimeZone;
 use serde::Serialize;
 use specta::Type;
 use tauri::State;
@@ -40,14 +39,13 @@ impl std::fmt::Debug for CaspioDesk {
 }
 
 impl CaspioDesk {
-    /// A push to `client`'s account with the default mapping for the practice's time zone.
+    /// A push to `client`'s account with `mapping`.
     pub(crate) fn new(
         store: Store,
         client: deskbridge_caspio::Client,
-        time_zone: &TimeZone,
+        mapping: Mapping,
         clock: Arc<dyn Clock>,
     ) -> CaspioDesk {
-        let mapping = Mapping::default_appointments(time_zone.iana_name().unwrap_or("UTC"));
         let table = mapping.table.clone();
         CaspioDesk {
             push: tokio::sync::Mutex::new(CaspioPush::new(store, client, mapping, clock)),

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context as _;
+use deskbridge_core::caspio_push::Mapping;
 use deskbridge_core::clock::{Clock, SystemClock};
 use deskbridge_core::environment::Environment;
 use deskbridge_core::random::OsRandom;
@@ -145,7 +146,12 @@ impl Desk {
             Ok(store) => {
                 let commands_store = store.try_clone();
                 caspio = store.try_clone().ok().map(|push_store| {
-                    CaspioDesk::new(push_store, demo.caspio_client(), &time_zone, clock.clone())
+                    CaspioDesk::new(
+                        push_store,
+                        demo.caspio_client(),
+                        Mapping::default_appointments(time_zone.iana_name().unwrap_or("UTC")),
+                        clock.clone(),
+                    )
                 });
                 let config = demo.service_config(store);
                 start_service(config, commands_store).await
@@ -194,7 +200,7 @@ impl Desk {
                     caspio = Some(CaspioDesk::new(
                         push_store,
                         client,
-                        &settings.time_zone(),
+                        settings.caspio_mapping(),
                         clock.clone(),
                     ));
                 }

@@ -115,6 +115,10 @@ pub(crate) fn save_settings(
         direct_listen,
         caspio_host,
         caspio_client_id: optional(&input.caspio_client_id),
+        // Not edited here yet: kept as the file has it.
+        caspio_mapping: DeskSettings::load(&desk.live.data_dir)
+            .ok()
+            .and_then(|current| current.caspio_mapping),
     };
     std::fs::create_dir_all(&desk.live.data_dir).map_err(|error| invalid(error.to_string()))?;
     settings

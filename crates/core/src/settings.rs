@@ -1,5 +1,5 @@
-//! The desk's settings that are not secret: practice name and time zone, the relay's tunnel URL
-//! and the direct listener's address. Kept as JSON in the environment's data folder (secrets live
+//! The desk's settings that are not secret: practice name and time zone, the relay's tunnel URL,
+//! the direct listener's address, the Caspio account and mapping. Kept as JSON in the environment's data folder (secrets live
 //! in the keyring, never here), written atomically.
 
 use std::net::SocketAddr;
@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
+
+use crate::caspio_push::Mapping;
 
 /// The settings file's name inside an environment's data folder.
 pub const SETTINGS_FILE_NAME: &str = "settings.json";
@@ -33,6 +35,11 @@ pub struct DeskSettings {
     /// The client id of the Caspio web services profile (its secret is in the keyring).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caspio_client_id: Option<String>,
+    /// Where appointments go in Caspio and how; unset: every field into the column of the same
+    /// name in `Appointments`, patient details off ([`Mapping::default_appointments`]). It is
+    /// checked against the table's live fields before every push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caspio_mapping: Option<Mapping>,
 }
 
 /// Why settings could not be read, checked or written.
@@ -121,6 +128,13 @@ impl DeskSettings {
         Ok(())
     }
 
+    /// The Caspio mapping: the one set, else the default for the practice's time zone.
+    pub fn caspio_mapping(&self) -> Mapping {
+        self.caspio_mapping.clone().unwrap_or_else(|| {
+            Mapping::default_appointments(self.time_zone().iana_name().unwrap_or("UTC"))
+        })
+    }
+
     /// The practice's time zone: the one set, else the computer's.
     pub fn time_zone(&self) -> TimeZone {
         self.time_zone
@@ -148,6 +162,10 @@ mod tests {
             direct_listen: Some("127.0.0.1:8787".parse().unwrap()),
             caspio_host: Some("c1abc123.caspio.com".to_owned()),
             caspio_client_id: Some("profile-1".to_owned()),
+            caspio_mapping: Some(Mapping {
+                include_patient_details: true,
+                ..Mapping::default_appointments("America/Chicago")
+            }),
         };
         settings.save(dir.path()).unwrap();
         assert_eq!(DeskSettings::load(dir.path()).unwrap(), settings);
