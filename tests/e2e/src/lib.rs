@@ -185,6 +185,20 @@ impl App {
         Ok(serde_json::from_value(values)?)
     }
 
+    /// The text of the element with this `data-testid` as the page holds it (its `textContent`:
+    /// WebDriver's own element text leaves out what CSS clips), or empty when there is none.
+    pub async fn text_of(&self, id: &str) -> anyhow::Result<String> {
+        let text = self
+            .client
+            .execute(
+                "return document.querySelector(`[data-testid=\"${arguments[0]}\"]`)\
+                 ?.textContent ?? '';",
+                vec![id.into()],
+            )
+            .await?;
+        Ok(serde_json::from_value(text)?)
+    }
+
     /// Waits (at most `timeout`) until `check` answers `Some`.
     pub async fn eventually<T, F, Fut>(&self, timeout: Duration, mut check: F) -> anyhow::Result<T>
     where

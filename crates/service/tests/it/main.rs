@@ -172,12 +172,17 @@ async fn a_webhook_becomes_local_state_and_a_live_event_after_the_start_up_resyn
     );
     assert_eq!(desk.status().zocdoc, ApiHealth::Ok);
 
+    let calls_before = running.emulator().calls().api_calls();
     desk.request_resync().unwrap();
     let (reason, _) = until(&mut events, |event| {
         resync_done(event).filter(|(reason, _)| *reason == ResyncReason::Staff)
     })
     .await;
     assert_eq!(reason, ResyncReason::Staff);
+    assert!(
+        running.emulator().calls().api_calls() > calls_before,
+        "the staff resync asked Zocdoc"
+    );
     desk.stop().await;
 }
 

@@ -308,20 +308,24 @@ async fn exercise(app: &App, world: &World) -> anyhow::Result<Vec<Duration>> {
     app.screenshot("drawer").await?;
     app.by_test_id("drawer-close").await?.click().await?;
 
-    // Resync runs and says what it recovered.
+    // Resync runs, reaches Zocdoc and says what it recovered.
     let calls_before = emulator.calls().api_calls();
     app.by_test_id("resync-start").await?.click().await?;
-    app.eventually(Duration::from_secs(30), || async {
-        let message = match app.by_test_id("resync-message").await {
-            Ok(element) => element.text().await?,
-            Err(_) => String::new(),
-        };
-        Ok(
-            (message.contains("recovered") && emulator.calls().api_calls() > calls_before)
-                .then_some(()),
-        )
-    })
-    .await?;
+    let last = std::sync::Mutex::new(String::new());
+    let waited = app
+        .eventually(Duration::from_secs(30), || async {
+            let message = app.text_of("resync-message").await?;
+            let asked = emulator.calls().api_calls() > calls_before;
+            *last.lock().unwrap() = format!("{message:?}, Zocdoc asked: {asked}");
+            Ok((asked && message.contains("recovered")).then_some(()))
+        })
+        .await;
+    if let Err(error) = waited {
+        anyhow::bail!(
+            "Resync did not complete ({error}): last seen {}",
+            last.lock().unwrap()
+        );
+    }
 
     // A secret typed in Settings.
     app.by_test_id("nav-settings").await?.click().await?;

@@ -3,5 +3,5 @@
 mod board;
 mod database;
 mod demo;
-mod manager;
+mod patterns;
 mod shell;

@@ -12,16 +12,13 @@ use deskbridge_e2e::{APP_IDENTIFIER, Launch};
 use jiff::tz::TimeZone;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_managers_view_shows_what_the_store_holds() -> anyhow::Result<()> {
+async fn the_patterns_view_shows_what_the_store_holds() -> anyhow::Result<()> {
     // A day played in real time: the demo's "now" stays before the day's first appointment
     // while the test runs, so the figures hold still.
     let app = Launch::demo(43_200).start().await?;
     let shown = async {
         app.eventually(Duration::from_secs(60), || async {
-            let message = match app.by_test_id("resync-message").await {
-                Ok(element) => element.text().await?,
-                Err(_) => String::new(),
-            };
+            let message = app.text_of("resync-message").await?;
             Ok(message.contains("recovered").then_some(()))
         })
         .await?;
