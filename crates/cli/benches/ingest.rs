@@ -9,7 +9,6 @@
 //! feature that the comparison needs).
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -66,7 +65,23 @@ async fn main() {
         steady.p50, steady.p99
     );
     println!("{report}");
-    write_section(&report);
+    let measured = format!(
+        "Measured {} on {} cores by `cargo xtask bench`:\n\n{report}",
+        jiff::Timestamp::now().strftime("%Y-%m-%d"),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+    );
+    let path = deskbridge_bench_report::write(
+        &deskbridge_bench_report::Section {
+            name: "ingest",
+            heading: "Ingest",
+            intro: "`deskbridge-cli serve` (release build, direct listener, SQLCipher with \
+                    `synchronous=FULL`) in its own process; the load comes from the benchmark \
+                    process over loopback (`crates/cli/benches/ingest.rs`).",
+        },
+        &measured,
+    )
+    .unwrap();
+    println!("wrote the Ingest section of {}", path.display());
 }
 
 struct Server {
@@ -221,23 +236,4 @@ async fn read_answer(stream: &mut BufReader<TcpStream>) {
     }
     let mut body = vec![0; length];
     stream.read_exact(&mut body).await.unwrap();
-}
-
-/// Replaces the text between `<!-- ingest:start -->` and `<!-- ingest:end -->` in BENCHMARKS.md.
-fn write_section(report: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../BENCHMARKS.md");
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let (start, end) = ("<!-- ingest:start -->", "<!-- ingest:end -->");
-    let measured = format!(
-        "{start}\nMeasured {} on {} cores by `cargo xtask bench`:\n\n{report}{end}",
-        jiff::Timestamp::now().strftime("%Y-%m-%d"),
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-    );
-    let updated = match (text.find(start), text.find(end)) {
-        (Some(s), Some(e)) if s < e => {
-            format!("{}{measured}{}", &text[..s], &text[e + end.len()..])
-        }
-        _ => format!("{text}\n## Ingest\n\n{measured}\n"),
-    };
-    std::fs::write(&path, updated).unwrap();
 }

@@ -7,7 +7,6 @@
 //!
 //! Run: `cargo bench -p deskbridge-core --bench analytics`.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use deskbridge_core::analytics::{Facts, Patterns, Query};
@@ -25,25 +24,6 @@ use jiff::{SignedDuration, Timestamp};
 const N: u64 = 100_000;
 const RUNS: usize = 11;
 const GOAL: Duration = Duration::from_millis(200);
-const START: &str = "<!-- analytics:start -->";
-const END: &str = "<!-- analytics:end -->";
-
-/// Rewrites what lies between the Analytics section's markers, or appends the section.
-fn write_section(path: &Path, intro: &str, measured: &str) -> std::io::Result<()> {
-    let existing = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n".to_owned());
-    let updated = match (existing.find(START), existing.find(END)) {
-        (Some(start), Some(end)) if start < end => format!(
-            "{}{START}\n{measured}{}",
-            &existing[..start],
-            &existing[end..]
-        ),
-        _ => format!(
-            "{}\n\n## Analytics\n\n{intro}\n{START}\n{measured}{END}\n",
-            existing.trim_end()
-        ),
-    };
-    std::fs::write(path, updated)
-}
 
 /// A small deterministic generator (SplitMix64): the same data on every run.
 struct SplitMix(u64);
@@ -253,11 +233,14 @@ on one connection, after seeding; load average {load} at the start):\n\n\
         ms(median(&computes)),
     );
     print!("{measured}");
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("the crate sits two folders below the workspace")
-        .join("BENCHMARKS.md");
-    write_section(&path, intro, &measured).unwrap();
+    let path = deskbridge_bench_report::write(
+        &deskbridge_bench_report::Section {
+            name: "analytics",
+            heading: "Analytics",
+            intro,
+        },
+        &measured,
+    )
+    .unwrap();
     println!("wrote the Analytics section of {}", path.display());
 }

@@ -7,7 +7,6 @@
 //!
 //! Run: `cargo bench -p deskbridge-core --bench caspio_push`.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,25 +29,6 @@ use jiff::tz::Offset;
 
 const N: usize = 1_000;
 const RUNS: usize = 3;
-const START: &str = "<!-- caspio:start -->";
-const END: &str = "<!-- caspio:end -->";
-
-/// Rewrites what lies between the Caspio section's markers, or appends the section.
-fn write_section(path: &Path, intro: &str, measured: &str) -> std::io::Result<()> {
-    let existing = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n".to_owned());
-    let updated = match (existing.find(START), existing.find(END)) {
-        (Some(start), Some(end)) if start < end => format!(
-            "{}{START}\n{measured}{}",
-            &existing[..start],
-            &existing[end..]
-        ),
-        _ => format!(
-            "{}\n\n## Caspio push\n\n{intro}\n{START}\n{measured}{END}\n",
-            existing.trim_end()
-        ),
-    };
-    std::fs::write(path, updated)
-}
 
 fn appointment(i: usize, status: AppointmentStatus, modified: i64) -> Appointment {
     let at = |second: i64| Timestamp::from_second(1_767_225_600 + second).unwrap();
@@ -156,12 +136,15 @@ calls per pushed row plus 2 per session (token, fields).\n";
         line("nothing changed", &median.unchanged),
     );
     print!("{measured}");
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("the crate sits two folders below the workspace")
-        .join("BENCHMARKS.md");
-    write_section(&path, intro, &measured).unwrap();
+    let path = deskbridge_bench_report::write(
+        &deskbridge_bench_report::Section {
+            name: "caspio",
+            heading: "Caspio push",
+            intro,
+        },
+        &measured,
+    )
+    .unwrap();
     println!("wrote the Caspio section of {}", path.display());
 }
 

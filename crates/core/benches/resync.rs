@@ -7,7 +7,6 @@
 //!
 //! Run: `cargo bench -p deskbridge-core --bench resync`.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,25 +22,6 @@ use jiff::{SignedDuration, Timestamp};
 
 const N: usize = 10_000;
 const RUNS: usize = 3;
-const START: &str = "<!-- resync:start -->";
-const END: &str = "<!-- resync:end -->";
-
-/// Rewrites what lies between the Resync section's markers, or appends the section.
-fn write_section(path: &Path, intro: &str, measured: &str) -> std::io::Result<()> {
-    let existing = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n".to_owned());
-    let updated = match (existing.find(START), existing.find(END)) {
-        (Some(start), Some(end)) if start < end => format!(
-            "{}{START}\n{measured}{}",
-            &existing[..start],
-            &existing[end..]
-        ),
-        _ => format!(
-            "{}\n\n## Resync\n\n{intro}\n{START}\n{measured}{END}\n",
-            existing.trim_end()
-        ),
-    };
-    std::fs::write(path, updated)
-}
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -151,12 +131,15 @@ bursts so that windows must split; the sandbox's fixed appointments come along\n
         median.summary.fetched as f64 / median.elapsed.as_secs_f64(),
     );
     print!("{measured}");
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("the crate sits two folders below the workspace")
-        .join("BENCHMARKS.md");
-    write_section(&path, intro, &measured).unwrap();
+    let path = deskbridge_bench_report::write(
+        &deskbridge_bench_report::Section {
+            name: "resync",
+            heading: "Resync",
+            intro,
+        },
+        &measured,
+    )
+    .unwrap();
     println!("wrote the Resync section of {}", path.display());
     running.shutdown().await;
 }

@@ -11,7 +11,6 @@
 //! Run: `cargo bench -p deskbridge-relay`.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -117,26 +116,6 @@ fn figures(mut latencies: Vec<Duration>, failures: usize) -> Figures {
         p99: percentile(&latencies, 99.0),
         max: *latencies.last().unwrap_or(&Duration::ZERO),
     }
-}
-
-const START: &str = "<!-- relay:start -->";
-const END: &str = "<!-- relay:end -->";
-
-/// Rewrites what lies between the Relay section's markers, or appends the section.
-fn write_section(path: &Path, intro: &str, measured: &str) -> std::io::Result<()> {
-    let existing = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n".to_owned());
-    let updated = match (existing.find(START), existing.find(END)) {
-        (Some(start), Some(end)) if start < end => format!(
-            "{}{START}\n{measured}{}",
-            &existing[..start],
-            &existing[end..]
-        ),
-        _ => format!(
-            "{}\n\n## Relay\n\n{intro}\n{START}\n{measured}{END}\n",
-            existing.trim_end()
-        ),
-    };
-    std::fs::write(path, updated)
 }
 
 fn main() {
@@ -253,12 +232,15 @@ async fn run() {
         rp99 = ms(relay.p99),
         rmax = ms(relay.max),
     );
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("the crate sits two folders below the workspace")
-        .join("BENCHMARKS.md");
-    write_section(&path, &intro, &measured).unwrap();
+    let path = deskbridge_bench_report::write(
+        &deskbridge_bench_report::Section {
+            name: "relay",
+            heading: "Relay",
+            intro: &intro,
+        },
+        &measured,
+    )
+    .unwrap();
     println!("wrote the Relay section of {}", path.display());
     app.stop().await;
     ingest.shutdown().await;
