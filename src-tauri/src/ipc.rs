@@ -334,6 +334,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             settings::save_settings,
             settings::store_secret,
             settings::test_zocdoc,
+            settings::reset_demo,
             caspio::caspio_panel,
             caspio::caspio_dry_run,
             caspio::caspio_push,

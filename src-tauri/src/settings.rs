@@ -27,6 +27,8 @@ pub(crate) struct SettingsView {
     pub(crate) secrets: Vec<SecretState>,
     /// What staff should know about when changes apply.
     pub(crate) note: String,
+    /// Whether the demo is running (Settings then offers to start its day again).
+    pub(crate) demo: bool,
 }
 
 /// One secret's state.
@@ -182,12 +184,31 @@ pub(crate) async fn test_zocdoc(desk: State<'_, Desk>) -> Result<TestResult, UiE
     })
 }
 
+/// Starts the demo's day again: receiving stops, the app restarts, and the demo replays its day
+/// into a fresh demo database (real data and keyring entries are not touched).
+#[tauri::command]
+#[specta::specta]
+pub(crate) async fn reset_demo(
+    handle: tauri::AppHandle,
+    desk: State<'_, Desk>,
+) -> Result<(), UiError> {
+    if desk.mode != DeskMode::Demo {
+        return Err(invalid(
+            "Only the demo can be started again; this is the practice's own desk.",
+        ));
+    }
+    tracing::info!("demo reset: restarting");
+    desk.stop().await;
+    handle.restart()
+}
+
 fn view(desk: &Desk) -> Result<SettingsView, UiError> {
     let settings = DeskSettings::load(&desk.live.data_dir)
         .map_err(|error| invalid(capitalised(&error.to_string())))?;
     let secrets = credentials::ENTERED_SECRETS
         .into_iter()
-        .map(|purpose| {
+        .filter_map(|purpose| Some((purpose, secret_id(purpose)?)))
+        .map(|(purpose, secret)| {
             let stored = desk
                 .live
                 .secrets
@@ -195,7 +216,7 @@ fn view(desk: &Desk) -> Result<SettingsView, UiError> {
                 .map_err(|error| UiError::new(ErrorCode::KeyringUnavailable, error.to_string()))?
                 .is_some();
             Ok(SecretState {
-                secret: secret_id(purpose),
+                secret,
                 label: capitalised(credentials::label(purpose)),
                 stored,
             })
@@ -219,6 +240,7 @@ fn view(desk: &Desk) -> Result<SettingsView, UiError> {
         caspio_client_id: settings.caspio_client_id,
         secrets,
         note,
+        demo: desk.mode == DeskMode::Demo,
     })
 }
 
@@ -232,13 +254,15 @@ fn purpose(secret: SecretId) -> SecretPurpose {
     }
 }
 
-fn secret_id(purpose: SecretPurpose) -> SecretId {
+/// The Settings name of a secret staff enter; `None` for the database key, which nobody types.
+fn secret_id(purpose: SecretPurpose) -> Option<SecretId> {
     match purpose {
-        SecretPurpose::ZocdocClientSecret => SecretId::ZocdocClientSecret,
-        SecretPurpose::WebhookKey => SecretId::WebhookKey,
-        SecretPurpose::RelayToken => SecretId::RelayToken,
-        SecretPurpose::CaspioClientSecret => SecretId::CaspioClientSecret,
-        SecretPurpose::ZocdocClientId | SecretPurpose::DatabaseKey => SecretId::ZocdocClientId,
+        SecretPurpose::ZocdocClientId => Some(SecretId::ZocdocClientId),
+        SecretPurpose::ZocdocClientSecret => Some(SecretId::ZocdocClientSecret),
+        SecretPurpose::WebhookKey => Some(SecretId::WebhookKey),
+        SecretPurpose::RelayToken => Some(SecretId::RelayToken),
+        SecretPurpose::CaspioClientSecret => Some(SecretId::CaspioClientSecret),
+        SecretPurpose::DatabaseKey => None,
     }
 }
 

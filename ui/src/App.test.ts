@@ -46,6 +46,7 @@ vi.mock("./lib/bindings", () => ({
     saveSettings: command("saveSettings"),
     storeSecret: command("storeSecret"),
     testZocdoc: command("testZocdoc"),
+    resetDemo: command("resetDemo"),
     caspioPanel: command("caspioPanel"),
     caspioDryRun: command("caspioDryRun"),
     caspioPush: command("caspioPush"),
@@ -305,6 +306,7 @@ describe("Settings", () => {
     caspioClientId: null,
     secrets: [{ secret: "webhook_key", label: "Webhook key", stored }],
     note: "Changes apply the next time Deskbridge starts.",
+    demo: false,
   });
 
   it("stores a secret write-only: the field empties and only 'Stored' comes back", async () => {

@@ -33,6 +33,11 @@ export const commands = {
 	storeSecret: (secret: SecretId, value: string) => typedError<SettingsView_Serialize, UiError>(__TAURI_INVOKE("store_secret", { secret, value })),
 	/**  Tries the stored Zocdoc credentials with one small read. */
 	testZocdoc: () => typedError<TestResult, UiError>(__TAURI_INVOKE("test_zocdoc")),
+	/**
+	 *  Starts the demo's day again: receiving stops, the app restarts, and the demo replays its day
+	 *  into a fresh demo database (real data and keyring entries are not touched).
+	 */
+	resetDemo: () => typedError<null, UiError>(__TAURI_INVOKE("reset_demo")),
 	/**  The outbox: counts and rows. */
 	caspioPanel: () => typedError<CaspioPanel_Serialize, UiError>(__TAURI_INVOKE("caspio_panel")),
 	/**  What a push of `ids` (all changed since the last push when absent) would write; writes nothing. */
@@ -768,6 +773,8 @@ export type SettingsView_Deserialize = {
 	secrets: SecretState[],
 	/**  What staff should know about when changes apply. */
 	note: string,
+	/**  Whether the demo is running (Settings then offers to start its day again). */
+	demo: boolean,
 };
 
 /**  What Settings shows. */
@@ -784,6 +791,8 @@ export type SettingsView_Serialize = {
 	secrets: SecretState[],
 	/**  What staff should know about when changes apply. */
 	note: string,
+	/**  Whether the demo is running (Settings then offers to start its day again). */
+	demo: boolean,
 };
 
 /**  One band of a notice breakdown. */
