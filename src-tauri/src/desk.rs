@@ -24,9 +24,10 @@ use deskbridge_zocdoc::api::Client;
 use deskbridge_zocdoc::webhook::WebhookKey;
 use jiff::tz::TimeZone;
 use tauri::Manager as _;
+use tauri_specta::Event as _;
 
 use crate::caspio::CaspioDesk;
-use crate::ipc::{DeskMode, ErrorCode};
+use crate::ipc::{BoardChanged, DeskMode, ErrorCode};
 
 /// Environment variable that picks the Zocdoc environment (`sandbox` or `production`).
 const ENVIRONMENT_VAR: &str = "DESKBRIDGE_ENVIRONMENT";
@@ -107,12 +108,13 @@ impl Desk {
             secrets: KeyringSecrets::with_service(service_name.clone()),
         };
         match choose_mode(&live.secrets, environment) {
-            DeskMode::Demo => Self::start_demo(&app_data_dir, &service_name, live).await,
+            DeskMode::Demo => Self::start_demo(app, &app_data_dir, &service_name, live).await,
             DeskMode::Live => Self::start_live(&app_data_dir, live).await,
         }
     }
 
     async fn start_demo(
+        app: &tauri::AppHandle,
         app_data_dir: &Path,
         service_name: &str,
         live: LiveSetup,
@@ -145,6 +147,17 @@ impl Desk {
         let (database, service, service_problem) = match open(&demo_root, environment, &secrets) {
             Ok(store) => {
                 let commands_store = store.try_clone();
+                if let Ok(front_desk_store) = store.try_clone() {
+                    let handle = app.clone();
+                    demo.start_front_desk(front_desk_store, move |id| {
+                        let changed = BoardChanged {
+                            ids: vec![id.to_owned()],
+                        };
+                        if let Err(error) = changed.emit(&handle) {
+                            tracing::warn!(%error, "the board was not told of an arrival");
+                        }
+                    });
+                }
                 caspio = store.try_clone().ok().map(|push_store| {
                     CaspioDesk::new(
                         push_store,

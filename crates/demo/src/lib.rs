@@ -16,6 +16,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use deskbridge_core::clock::Clock as CoreClock;
 use deskbridge_core::random::{OsRandom, RandomSource as _};
+use deskbridge_core::staff_actions::{StaffAction, perform};
 use deskbridge_core::store::Store;
 use deskbridge_relay::client::TunnelConfig;
 use deskbridge_relay::config::RelayConfig;
@@ -23,7 +24,7 @@ use deskbridge_relay::registry::Registry;
 use deskbridge_sandbox::caspio::{CaspioConfig, CaspioEmulator, RunningCaspio};
 use deskbridge_sandbox::clock::Clock as EmulatedClock;
 use deskbridge_sandbox::zocdoc::{
-    self, DayScenario, Practice, RunningZocdoc, ScenarioRun, SigningTime, WebhookTarget,
+    self, DayScenario, EventKind, Practice, RunningZocdoc, ScenarioRun, SigningTime, WebhookTarget,
     ZocdocConfig, ZocdocEmulator,
 };
 use deskbridge_service::ServiceConfig;
@@ -98,6 +99,10 @@ pub struct Demo {
     client: Client,
     caspio: RunningCaspio,
     caspio_client: deskbridge_caspio::Client,
+    /// When each patient of the day arrives, for the demo's front desk to mark.
+    arrivals: Vec<(Timestamp, String)>,
+    /// The demo's front desk at work, once started.
+    front_desk: std::sync::Mutex<Option<JoinHandle<()>>>,
     _registry_dir: tempfile::TempDir,
 }
 
@@ -171,6 +176,16 @@ impl Demo {
         clock.set(plan.start);
         clock.set_rate(plan.rate_for(config.day_length));
         let day_end = plan.end;
+        // Arrivals are the front desk's to mark: Zocdoc has no arrived status to report them.
+        // The demo's front desk marks them through the desk's own staff-action path instead.
+        let mut plan = plan;
+        let arrivals: Vec<(Timestamp, String)> = plan
+            .events
+            .iter()
+            .filter(|event| event.kind == EventKind::Arrived)
+            .map(|event| (event.at, event.appointment_id.clone()))
+            .collect();
+        plan.events.retain(|event| event.kind != EventKind::Arrived);
         let scenario = emulator.play(plan);
         let after_the_day = clock.clone();
         let real_time_after_the_day = tokio::spawn(async move {
@@ -217,6 +232,8 @@ impl Demo {
             client,
             caspio,
             caspio_client,
+            arrivals,
+            front_desk: std::sync::Mutex::new(None),
             _registry_dir: registry_dir,
         })
     }
@@ -248,6 +265,44 @@ impl Demo {
         self.caspio_client.clone()
     }
 
+    /// Starts the demo's front desk: as each patient of the day arrives (on the played day's
+    /// clock) it marks them arrived the way staff do — through Zocdoc's API, then local state from
+    /// its answer — on its own connection `store`, and calls `marked` with the appointment id.
+    pub fn start_front_desk(&self, mut store: Store, marked: impl Fn(&str) + Send + 'static) {
+        let clock = self.clock.clone();
+        let client = self.client.clone();
+        let arrivals = self.arrivals.clone();
+        let task = tokio::spawn(async move {
+            for (at, id) in arrivals {
+                clock.sleep_until(at).await;
+                match perform(
+                    &mut store,
+                    &client,
+                    &id,
+                    StaffAction::MarkArrived,
+                    clock.now(),
+                )
+                .await
+                {
+                    Ok(_) => marked(&id),
+                    Err(error) => tracing::info!(
+                        appointment_id = %id,
+                        %error,
+                        "demo front desk: arrival not marked"
+                    ),
+                }
+            }
+        });
+        if let Some(previous) = self
+            .front_desk
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .replace(task)
+        {
+            previous.abort();
+        }
+    }
+
     /// The demo's time (the played day's), as the desk takes a clock.
     pub fn clock(&self) -> Arc<dyn CoreClock> {
         Arc::new(DemoClock(self.clock.clone()))
@@ -273,9 +328,19 @@ impl Demo {
         self.scenario.is_finished()
     }
 
-    /// Stops playing, then the emulator and the relay.
+    /// Stops playing and the front desk, then the emulator and the relay. Waits for the front
+    /// desk to let go of its database connection.
     pub async fn stop(self) {
         self.scenario.abort();
+        let front_desk = self
+            .front_desk
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(front_desk) = front_desk {
+            front_desk.abort();
+            let _ = front_desk.await;
+        }
         self.real_time_after_the_day.abort();
         self.zocdoc.emulator().stop_deliveries();
         self.zocdoc.shutdown().await;

@@ -1,6 +1,6 @@
 //! A demo day through the real paths: the emulator's signed webhooks go through the in-process
 //! relay and the tunnel into an encrypted store, processing and the start-up resync fill the
-//! board, and several lanes fill as the day plays.
+//! board, the demo's front desk marks arrivals, and several lanes fill as the day plays.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -33,6 +33,11 @@ async fn a_demo_day_fills_several_lanes_through_the_relay() {
     let reader = store.try_clone().unwrap();
     let clock = demo.clock();
     let time_zone = demo.time_zone();
+    let arrivals = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = arrivals.clone();
+    demo.start_front_desk(store.try_clone().unwrap(), move |_| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
     let service = DeskService::start(demo.service_config(store))
         .await
         .unwrap();
@@ -53,7 +58,7 @@ async fn a_demo_day_fills_several_lanes_through_the_relay() {
             .iter()
             .filter(|row| row.appointment_id.is_some())
             .count();
-        if lanes.len() >= 3 && verified >= 5 {
+        if lanes.len() >= 3 && verified >= 5 && lanes.contains(&Lane::Arrived) {
             break lanes;
         }
         assert!(
@@ -64,6 +69,10 @@ async fn a_demo_day_fills_several_lanes_through_the_relay() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     assert!(lanes.contains(&Lane::Upcoming), "{lanes:?}");
+    assert!(
+        arrivals.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        "the demo's front desk marked arrivals through the staff-action path"
+    );
     assert!(
         reader.appointments().unwrap().len() > 50,
         "history and days ahead were resynced"
