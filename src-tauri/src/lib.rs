@@ -7,6 +7,7 @@ mod desk;
 pub mod ipc;
 mod patterns;
 mod settings;
+mod tray;
 mod views;
 
 use anyhow::Context as _;
@@ -24,8 +25,10 @@ pub fn run() -> anyhow::Result<()> {
     let ipc = ipc::builder();
     let app = tauri::Builder::default()
         .invoke_handler(ipc.invoke_handler())
+        .on_window_event(tray::keep_receiving_on_close)
         .setup(move |app| {
             ipc.mount_events(app);
+            tray::install(app.handle())?;
             let handle = app.handle().clone();
             let desk = tauri::async_runtime::block_on(desk::Desk::start(&handle))?;
             tracing::info!(environment = %desk.environment, mode = ?desk.mode, "desk started");
@@ -69,6 +72,7 @@ async fn forward_events(handle: tauri::AppHandle, mut events: broadcast::Receive
             }
             .emit(&handle),
             ServiceEvent::Status(status) => {
+                tray::show_status(&handle, &status);
                 views::link_status(&status, desk.caspio.is_some(), &desk.time_zone).emit(&handle)
             }
         };
