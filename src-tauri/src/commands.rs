@@ -278,6 +278,29 @@ pub(crate) async fn webhooks(desk: State<'_, Desk>) -> Result<Vec<WebhookRow>, U
         .collect())
 }
 
+/// Re-process: fetches a stored webhook's appointment again now (after a fix at Zocdoc, or for a
+/// row given up on).
+#[tauri::command]
+#[specta::specta]
+pub(crate) async fn reprocess_webhook(
+    desk: State<'_, Desk>,
+    stored_id: u32,
+) -> Result<(), UiError> {
+    let found = store(&desk)?
+        .lock()
+        .await
+        .reprocess_webhook(i64::from(stored_id))
+        .map_err(database)?;
+    if !found {
+        return Err(UiError::new(
+            ErrorCode::InvalidRequest,
+            "That webhook is not on this desk.",
+        ));
+    }
+    desk.with_service(|service| service.process_now())
+        .ok_or_else(not_running)
+}
+
 fn drawer(desk: &Desk, store: &Store, id: &str) -> Result<DrawerView, UiError> {
     let drawer = store
         .drawer(id, desk.clock.now(), &desk.time_zone)

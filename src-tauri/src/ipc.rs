@@ -301,6 +301,8 @@ pub struct WebhookRow {
     pub update_type: Option<String>,
     /// More, in words: the rejection's reason, duplicates, clock skew.
     pub detail: Option<String>,
+    /// The stored row's id, when it can be processed again (Re-process).
+    pub stored_id: Option<u32>,
 }
 
 /// Appointments changed: the board reloads the day if it shows any of them.
@@ -330,6 +332,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::start_resync,
             commands::cancel_resync,
             commands::webhooks,
+            commands::reprocess_webhook,
             settings::settings,
             settings::save_settings,
             settings::store_secret,

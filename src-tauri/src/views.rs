@@ -311,6 +311,10 @@ pub(crate) fn notice_row(notice: &Notice, time_zone: &TimeZone) -> WebhookRow {
             Some(format!("Not stored ({reason}); Zocdoc will send it again")),
         ),
     };
+    let stored_id = match notice.outcome {
+        Outcome::Stored { id } | Outcome::Stale { id, .. } => u32::try_from(id).ok(),
+        Outcome::Duplicate { .. } | Outcome::Rejected(_) | Outcome::Failed(_) => None,
+    };
     WebhookRow {
         key,
         received: received_time(notice.received_at, time_zone),
@@ -318,6 +322,7 @@ pub(crate) fn notice_row(notice: &Notice, time_zone: &TimeZone) -> WebhookRow {
         appointment_id: notice.appointment_id.clone(),
         update_type: notice.update_type.clone(),
         detail,
+        stored_id,
     }
 }
 
@@ -340,6 +345,7 @@ pub(crate) fn received_row(row: &ReceivedSummary, time_zone: &TimeZone) -> Webho
         appointment_id: row.appointment_id.clone(),
         update_type: row.update_type.clone(),
         detail,
+        stored_id: u32::try_from(row.id).ok(),
     }
 }
 
@@ -351,6 +357,7 @@ pub(crate) fn rejected_row(row: &RejectedSummary, time_zone: &TimeZone) -> Webho
         appointment_id: None,
         update_type: None,
         detail: Some(rejection_words(&row.reason)),
+        stored_id: None,
     }
 }
 

@@ -42,6 +42,7 @@ vi.mock("./lib/bindings", () => ({
     startResync: command("startResync"),
     cancelResync: command("cancelResync"),
     webhooks: command("webhooks"),
+    reprocessWebhook: command("reprocessWebhook"),
     settings: command("settings"),
     saveSettings: command("saveSettings"),
     storeSecret: command("storeSecret"),
@@ -282,16 +283,20 @@ describe("Webhook inspector", () => {
   it("lists received webhooks and adds live ones on top", async () => {
     answers.appStatus = ok(sandboxStatus);
     answers.webhooks = ok([
-      { key: "stored-1", received: "Nov 25, 8:00:00 AM", verdict: "stored", appointmentId: "a1", updateType: "created", detail: null },
+      { key: "stored-1", received: "Nov 25, 8:00:00 AM", verdict: "stored", appointmentId: "a1", updateType: "created", detail: null, storedId: 1 },
     ]);
+    answers.reprocessWebhook = ok(null);
     render(App);
     await fireEvent.click(screen.getByTestId("nav-webhooks"));
     await waitFor(() => expect(screen.getAllByTestId("webhook-row")).toHaveLength(1));
     emit("webhookReceived", {
-      row: { key: "rejected-9", received: "Nov 25, 8:01:00 AM", verdict: "rejected", appointmentId: null, updateType: null, detail: "Refused" },
+      row: { key: "rejected-9", received: "Nov 25, 8:01:00 AM", verdict: "rejected", appointmentId: null, updateType: null, detail: "Refused", storedId: null },
     });
     await waitFor(() => expect(screen.getAllByTestId("webhook-row")).toHaveLength(2));
     expect(screen.getAllByTestId("webhook-row").at(0)?.dataset.verdict).toBe("rejected");
+    expect(screen.getAllByTestId("reprocess")).toHaveLength(1);
+    await fireEvent.click(screen.getByTestId("reprocess"));
+    await waitFor(() => expect(calls.find((c) => c.name === "reprocessWebhook")?.args).toEqual([1]));
   });
 });
 

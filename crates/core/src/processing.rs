@@ -115,6 +115,21 @@ impl From<rusqlite::Error> for ProcessError {
     }
 }
 
+impl Store {
+    /// Makes stored webhook `id` due for processing again (staff's Re-process): processed or
+    /// given up, it is fetched anew at the next pass; its attempts keep counting. False when
+    /// there is no such row.
+    pub fn reprocess_webhook(&self, id: i64) -> Result<bool, StoreError> {
+        let changed = self.conn().execute(
+            "UPDATE received_webhooks SET processed_at = NULL, gave_up_at = NULL,
+                 next_attempt_at = NULL, last_error = NULL
+             WHERE id = ?1",
+            [id],
+        )?;
+        Ok(changed == 1)
+    }
+}
+
 /// One row to process.
 struct Due {
     id: i64,
@@ -503,6 +518,26 @@ mod tests {
         assert_eq!((attempts, last_error), (3, None));
         assert!(processor.problems().unwrap().is_empty());
         assert_eq!(processor.next_retry_at().unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_processed_webhook_can_be_processed_again_on_request() {
+        let (_dir, store) = store();
+        let clock = Arc::new(ManualClock::new(at(100)));
+        let id = webhook(&store, "k1", Some("a1"), false);
+        let mut processor = processor(
+            &store,
+            FakeZocdoc::with([appointment("a1", 500, 50)]),
+            &clock,
+        );
+        assert_eq!(processor.process_all_due().await.unwrap().processed, 1);
+        assert_eq!(processor.process_due().await.unwrap().rows(), 0);
+        assert!(store.reprocess_webhook(id).unwrap());
+        assert_eq!(processor.process_due().await.unwrap().processed, 1);
+        let (processed_at, attempts, _) = processed(&store, id);
+        assert!(processed_at.is_some());
+        assert_eq!(attempts, 2, "attempts keep counting");
+        assert!(!store.reprocess_webhook(id + 100).unwrap());
     }
 
     #[tokio::test]

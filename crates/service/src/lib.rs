@@ -206,6 +206,8 @@ pub struct DeskService {
     status: Arc<StatusCell>,
     resync_requests: Option<mpsc::UnboundedSender<ResyncReason>>,
     current_resync: Arc<Mutex<Option<CancelToken>>>,
+    /// Wakes processing before its next retry time (staff's Re-process).
+    process_now: Arc<Notify>,
     tunnel: Option<TunnelClient>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -271,6 +273,7 @@ impl DeskService {
         )));
 
         let mut resync_requests = None;
+        let process_now = Arc::new(Notify::new());
         if let (Some(client), Some((processing_store, resync_store, directory_store))) =
             (zocdoc, worker_stores)
         {
@@ -291,7 +294,10 @@ impl DeskService {
                 clock.clone(),
                 events.clone(),
                 status.clone(),
-                names_wanted.clone(),
+                ProcessingWakes {
+                    names_wanted: names_wanted.clone(),
+                    process_now: process_now.clone(),
+                },
                 stopped.clone(),
             )));
             let (requests, receiver) = mpsc::unbounded_channel();
@@ -352,6 +358,7 @@ impl DeskService {
             status,
             resync_requests,
             current_resync,
+            process_now,
             tunnel,
             stop,
             tasks,
@@ -388,6 +395,11 @@ impl DeskService {
         requests
             .send(ResyncReason::Staff)
             .map_err(|_| ResyncRequestError::Stopping)
+    }
+
+    /// Processes what is due now rather than at the next retry time (after staff's Re-process).
+    pub fn process_now(&self) {
+        self.process_now.notify_one();
     }
 
     /// Cancels the resync under way, if any; it stops before its next page.
@@ -504,17 +516,29 @@ async fn forward_notices(
     }
 }
 
-/// Processes stored webhooks: at start (rows left from before), after every stored one, and when
-/// the next failed one is due.
+/// What processing wakes, and what wakes it besides webhooks and retry times.
+struct ProcessingWakes {
+    /// Told when appointments are new or changed: the directory names them.
+    names_wanted: Arc<Notify>,
+    /// Staff asked to process now (Re-process).
+    process_now: Arc<Notify>,
+}
+
+/// Processes stored webhooks: at start (rows left from before), after every stored one, when
+/// the next failed one is due, and when staff ask.
 async fn run_processing(
     mut processor: Processor<Client>,
     mut notices: broadcast::Receiver<Notice>,
     clock: Arc<dyn Clock>,
     events: broadcast::Sender<ServiceEvent>,
     status: Arc<StatusCell>,
-    names_wanted: Arc<Notify>,
+    wakes: ProcessingWakes,
     mut stopped: watch::Receiver<bool>,
 ) {
+    let ProcessingWakes {
+        names_wanted,
+        process_now,
+    } = wakes;
     loop {
         match processor.process_all_due().await {
             Ok(report) => {
@@ -549,6 +573,7 @@ async fn run_processing(
         tokio::select! {
             () = stopping(&mut stopped) => return,
             () = retry => {}
+            () = process_now.notified() => {}
             notice = notices.recv() => {
                 if matches!(notice, Err(broadcast::error::RecvError::Closed)) {
                     return;

@@ -25,6 +25,11 @@ export const commands = {
 	cancelResync: () => typedError<boolean, UiError>(__TAURI_INVOKE("cancel_resync")),
 	/**  The webhook inspector: the latest received and rejected requests, newest first. */
 	webhooks: () => typedError<WebhookRow_Serialize[], UiError>(__TAURI_INVOKE("webhooks")),
+	/**
+	 *  Re-process: fetches a stored webhook's appointment again now (after a fix at Zocdoc, or for a
+	 *  row given up on).
+	 */
+	reprocessWebhook: (storedId: number) => typedError<null, UiError>(__TAURI_INVOKE("reprocess_webhook", { storedId })),
 	/**  The practice's settings and which secrets are stored. */
 	settings: () => typedError<SettingsView_Serialize, UiError>(__TAURI_INVOKE("settings")),
 	/**  Checks and saves the settings file; they apply when Deskbridge starts again. */
@@ -848,6 +853,8 @@ export type WebhookRow_Deserialize = {
 	updateType?: string | null,
 	/**  More, in words: the rejection's reason, duplicates, clock skew. */
 	detail?: string | null,
+	/**  The stored row's id, when it can be processed again (Re-process). */
+	storedId?: number | null,
 };
 
 /**  One row of the webhook inspector. */
@@ -864,6 +871,8 @@ export type WebhookRow_Serialize = {
 	updateType: string | null,
 	/**  More, in words: the rejection's reason, duplicates, clock skew. */
 	detail: string | null,
+	/**  The stored row's id, when it can be processed again (Re-process). */
+	storedId: number | null,
 };
 
 /* Tauri Specta runtime */

@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use deskbridge_core::clock::{Clock, SystemClock};
 use deskbridge_core::environment::Environment;
+use deskbridge_core::ingest::Outcome;
 use deskbridge_core::random::OsRandom;
 use deskbridge_core::secrets::MemorySecrets;
 use deskbridge_core::store::Store;
 use deskbridge_relay::direct::WEBHOOK_PATH;
 use deskbridge_sandbox::zocdoc::{
-    self, BulkLoad, Change, FIXTURE_PRACTICE_ID, RunningZocdoc, WebhookTarget, ZocdocConfig,
+    self, BulkLoad, Change, FIXTURE_PRACTICE_ID, Route, RunningZocdoc, WebhookTarget, ZocdocConfig,
     ZocdocEmulator,
 };
 use deskbridge_service::{
@@ -159,7 +160,9 @@ async fn a_webhook_becomes_local_state_and_a_live_event_after_the_start_up_resyn
     })
     .await;
     assert_eq!(webhook.appointment_id.as_deref(), Some(id.as_str()));
-    assert_eq!(webhook.outcome.kind(), "stored");
+    let Outcome::Stored { id: webhook_row } = webhook.outcome else {
+        panic!("not stored: {:?}", webhook.outcome)
+    };
     let changed = until(&mut events, |event| match event {
         ServiceEvent::AppointmentsChanged(ids) if !ids.is_empty() => Some(ids.clone()),
         _ => None,
@@ -171,6 +174,19 @@ async fn a_webhook_becomes_local_state_and_a_live_event_after_the_start_up_resyn
         "cancelled"
     );
     assert_eq!(desk.status().zocdoc, ApiHealth::Ok);
+
+    // Re-process: the stored webhook is fetched again now, not at some retry time.
+    let fetches = || running.emulator().calls().get(Route::GetAppointment);
+    let before = fetches();
+    assert!(reader.reprocess_webhook(webhook_row).unwrap());
+    desk.process_now();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while fetches() == before {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the webhook was processed again");
 
     let calls_before = running.emulator().calls().api_calls();
     desk.request_resync().unwrap();
