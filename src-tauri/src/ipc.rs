@@ -158,6 +158,8 @@ pub struct CardView {
     pub visit_type: Option<String>,
     /// The patient's name, only once a person loaded the details.
     pub patient_name: Option<String>,
+    /// For a cancellation or no-show: whether the patient booked again (`None`: cannot tell).
+    pub rebooked: Option<bool>,
 }
 
 /// The appointment drawer.

@@ -84,6 +84,7 @@ pub(crate) fn card(card: &BoardCard, time_zone: &TimeZone) -> CardView {
             .filter(|kind| *kind != "in_person")
             .map(|_| "Video visit".to_owned()),
         patient_name: card.patient_name.clone(),
+        rebooked: card.rebooked,
     }
 }
 

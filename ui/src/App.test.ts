@@ -89,6 +89,7 @@ function card(id: string, lane: CardView["lane"], time = "9:00 AM"): CardView {
     patientType: "New patient",
     visitType: null,
     patientName: null,
+    rebooked: lane === "cancelled" ? false : null,
   };
 }
 
@@ -214,6 +215,7 @@ describe("Board", () => {
     expect(screen.getByTestId("lane-count-upcoming").textContent).toBe("1");
     expect(screen.getByTestId("lane-count-cancelled").textContent).toBe("1");
     expect(screen.getByTestId("lane-rescheduled").textContent).toContain("Nov 25, 8:00 AM");
+    expect(screen.getByTestId("rebook-count").textContent).toBe("1");
 
     answers.board = ok(day([card("a1", "arrived"), card("a2", "cancelled"), card("a3", "rescheduled")]));
     emit("boardChanged", { ids: ["a1"] });

@@ -77,6 +77,9 @@ pub struct BoardCard {
     pub location_name: Option<String>,
     /// The visit reason's name, once the directory knows it.
     pub visit_reason_name: Option<String>,
+    /// For a cancellation or no-show: whether the same patient (by developer patient id) has
+    /// booked again since; `None` when Zocdoc gave no patient id to tell (or not cancelled).
+    pub rebooked: Option<bool>,
     /// `visit_type`.
     pub visit_type: Option<String>,
     /// `patient_type` (`new` or `existing`).
@@ -138,7 +141,17 @@ impl Store {
                     (SELECT trim(json_extract(p.details_json, '$.patient.first_name') || ' ' ||
                                  json_extract(p.details_json, '$.patient.last_name'))
                      FROM participants p WHERE p.appointment_id = a.id),
-                    d.provider_name, d.location_name, v.name
+                    d.provider_name, d.location_name, v.name,
+                    CASE WHEN a.status IN ('cancelled', 'no_show')
+                              AND a.raw_json ->> '$.developer_patient_id' IS NOT NULL
+                         THEN EXISTS (
+                             SELECT 1 FROM appointments b
+                             WHERE b.raw_json ->> '$.developer_patient_id'
+                                   = a.raw_json ->> '$.developer_patient_id'
+                               AND b.id <> a.id
+                               AND b.created_time_utc >= a.last_modified_time_utc
+                               AND b.status NOT IN ('cancelled', 'booking_failed', 'no_show'))
+                    END
              FROM appointments a
              LEFT JOIN directory_provider_locations d
                     ON d.provider_location_id = a.provider_location_id
@@ -179,6 +192,16 @@ impl Store {
                                      json_extract(p.details_json, '$.patient.last_name'))
                          FROM participants p WHERE p.appointment_id = a.id),
                         d.provider_name, d.location_name, v.name,
+                        CASE WHEN a.status IN ('cancelled', 'no_show')
+                                  AND a.raw_json ->> '$.developer_patient_id' IS NOT NULL
+                             THEN EXISTS (
+                                 SELECT 1 FROM appointments b
+                                 WHERE b.raw_json ->> '$.developer_patient_id'
+                                       = a.raw_json ->> '$.developer_patient_id'
+                                   AND b.id <> a.id
+                                   AND b.created_time_utc >= a.last_modified_time_utc
+                                   AND b.status NOT IN ('cancelled', 'booking_failed', 'no_show'))
+                        END,
                         a.created_time_utc, json_extract(a.raw_json, '$.notes'),
                         a.cancellation_reason
                  FROM appointments a
@@ -190,9 +213,9 @@ impl Store {
                 |row| {
                     Ok((
                         card_from_row(row)?,
-                        row.get::<_, Option<String>>(14)?,
                         row.get::<_, Option<String>>(15)?,
                         row.get::<_, Option<String>>(16)?,
+                        row.get::<_, Option<String>>(17)?,
                     ))
                 },
             )
@@ -233,7 +256,7 @@ impl Store {
     }
 }
 
-/// A card from the board query's first fourteen columns; `None` for a row whose start cannot be
+/// A card from the board query's first fifteen columns; `None` for a row whose start cannot be
 /// read (never written so, but a card without a time would mislead).
 fn card_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<BoardCard>> {
     let status = AppointmentStatus::from_wire(&row.get::<_, String>(1)?);
@@ -260,6 +283,7 @@ fn card_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<BoardCard>>
         provider_name: row.get(11)?,
         location_name: row.get(12)?,
         visit_reason_name: row.get(13)?,
+        rebooked: row.get(14)?,
         visit_type: row.get(5)?,
         patient_type: row.get(6)?,
         arrived_at,
@@ -420,6 +444,41 @@ mod tests {
             ]
         );
         assert_eq!(store.drawer("nobody", at(0), &tz).unwrap(), None);
+    }
+
+    #[test]
+    fn a_cancellation_counts_as_rebooked_once_the_same_patient_books_again() {
+        let (_dir, mut store) = store();
+        let hour = 3600;
+        let with_patient = |id: &str, start, modified, status| {
+            let mut appointment = appointment(id, start, modified);
+            appointment.appointment_status = status;
+            appointment.developer_patient_id = Some("patient-7".into());
+            appointment.created_time_utc = Some(at(modified));
+            appointment
+        };
+        let cancelled = with_patient("gone", 10 * hour, 100, AppointmentStatus::Cancelled);
+        store.record_appointment(&cancelled, at(100)).unwrap();
+        let rebooked = |store: &Store| {
+            store
+                .board(at(0), at(24 * hour))
+                .unwrap()
+                .into_iter()
+                .find(|card| card.id == "gone")
+                .unwrap()
+                .rebooked
+        };
+        assert_eq!(rebooked(&store), Some(false));
+        let earlier = with_patient("before", 30 * hour, 50, AppointmentStatus::Confirmed);
+        store.record_appointment(&earlier, at(50)).unwrap();
+        assert_eq!(
+            rebooked(&store),
+            Some(false),
+            "booked before the cancellation"
+        );
+        let again = with_patient("again", 40 * hour, 200, AppointmentStatus::Confirmed);
+        store.record_appointment(&again, at(200)).unwrap();
+        assert_eq!(rebooked(&store), Some(true));
     }
 
     #[test]

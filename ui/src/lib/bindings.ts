@@ -232,6 +232,8 @@ export type CardView_Deserialize = {
 	visitType?: string | null,
 	/**  The patient's name, only once a person loaded the details. */
 	patientName?: string | null,
+	/**  For a cancellation or no-show: whether the patient booked again (`None`: cannot tell). */
+	rebooked?: boolean | null,
 };
 
 /**  One appointment card. */
@@ -258,6 +260,8 @@ export type CardView_Serialize = {
 	visitType: string | null,
 	/**  The patient's name, only once a person loaded the details. */
 	patientName: string | null,
+	/**  For a cancellation or no-show: whether the patient booked again (`None`: cannot tell). */
+	rebooked: boolean | null,
 };
 
 /**  The Caspio panel. */

@@ -1,7 +1,7 @@
 // The board's grouping and filters.
 import { describe, expect, it } from "vitest";
 import type { CardView } from "./bindings";
-import { byLane, choices, NO_FILTERS } from "./lanes";
+import { byLane, choices, NO_FILTERS, rebookQueue } from "./lanes";
 
 function card(id: string, lane: CardView["lane"], provider = "Dr. A", visitReason = "Checkup"): CardView {
   return {
@@ -16,6 +16,7 @@ function card(id: string, lane: CardView["lane"], provider = "Dr. A", visitReaso
     patientType: null,
     visitType: null,
     patientName: null,
+    rebooked: null,
   };
 }
 
@@ -28,6 +29,14 @@ describe("lanes", () => {
     expect(lanes.upcoming.map((c) => c.id)).toEqual(["1", "3"]);
     expect(lanes.cancelled.map((c) => c.id)).toEqual(["2"]);
     expect(lanes.no_show).toEqual([]);
+  });
+
+  it("queues cancellations and no-shows not known to be rebooked", () => {
+    const rebooked = { ...card("3", "cancelled"), rebooked: true };
+    const open = { ...card("4", "no_show"), rebooked: false };
+    const unknown = card("5", "cancelled");
+    const queue = rebookQueue([card("1", "upcoming"), rebooked, open, unknown]);
+    expect(queue.map((c) => c.id)).toEqual(["4", "5"]);
   });
 
   it("filters by provider and visit reason", () => {

@@ -44,3 +44,10 @@ export function byLane(cards: readonly CardView[], filters: Filters): Record<Lan
 export function choices(cards: readonly CardView[], field: "provider" | "visitReason"): string[] {
   return [...new Set(cards.map((card) => card[field]))].sort((a, b) => a.localeCompare(b));
 }
+
+/** Today's cancellations and no-shows not known to be rebooked: who to call. */
+export function rebookQueue(cards: readonly CardView[]): CardView[] {
+  return cards.filter(
+    (card) => (card.lane === "cancelled" || card.lane === "no_show") && card.rebooked !== true,
+  );
+}
