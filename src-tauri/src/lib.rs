@@ -24,6 +24,10 @@ pub fn run() -> anyhow::Result<()> {
     init_logging();
     let ipc = ipc::builder();
     let app = tauri::Builder::default()
+        // First, so that a second launch exits before it opens anything.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            tray::show_window(app);
+        }))
         .invoke_handler(ipc.invoke_handler())
         .on_window_event(tray::keep_receiving_on_close)
         .setup(move |app| {

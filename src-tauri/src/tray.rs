@@ -70,7 +70,8 @@ pub(crate) fn show_status(app: &AppHandle, status: &ServiceStatus) {
     }
 }
 
-fn show_window(app: &AppHandle) {
+/// Shows, restores and focuses the main window.
+pub(crate) fn show_window(app: &AppHandle) {
     if let Some(window) = app.get_webview_window("main") {
         let _ = window.show();
         let _ = window.unminimize();

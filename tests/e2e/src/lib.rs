@@ -294,7 +294,8 @@ fn target_dir() -> PathBuf {
     }
 }
 
-fn app_binary() -> anyhow::Result<PathBuf> {
+/// The app binary under test: `DESKBRIDGE_APP_BIN`, or the debug build.
+pub fn app_binary() -> anyhow::Result<PathBuf> {
     let binary = match std::env::var_os("DESKBRIDGE_APP_BIN") {
         Some(path) => PathBuf::from(path),
         None => target_dir().join("debug/deskbridge"),

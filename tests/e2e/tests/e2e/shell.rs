@@ -72,3 +72,23 @@ async fn check_shell(app: &App) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// A second launch does not start a second receiver: it hands over to the running app and exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_launch_leaves_the_running_app_alone() -> anyhow::Result<()> {
+    let app = Launch::live().start().await?;
+    app.by_test_id("board").await?;
+    let second = tokio::process::Command::new(deskbridge_e2e::app_binary()?)
+        .env("XDG_DATA_HOME", app.data_home())
+        .env("DESKBRIDGE_KEYRING_SERVICE", &app.keyring_service)
+        .env("DESKBRIDGE_DEMO", "0")
+        .kill_on_drop(true)
+        .status();
+    let exited = tokio::time::timeout(std::time::Duration::from_secs(20), second).await;
+    let still_there = app.client.title().await;
+    app.close().await?;
+    let status = exited.map_err(|_| anyhow::anyhow!("the second launch kept running"))??;
+    assert!(status.success(), "the second launch ended with {status}");
+    assert_eq!(still_there?, "Deskbridge", "the first app still answers");
+    Ok(())
+}
