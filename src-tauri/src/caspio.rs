@@ -18,6 +18,7 @@ use tauri_specta::Event as _;
 
 use crate::desk::Desk;
 use crate::ipc::{ErrorCode, UiError};
+use crate::views::saturating_u32;
 
 /// How many outbox rows the panel lists.
 const PANEL_ROWS: u32 = 100;
@@ -178,13 +179,12 @@ pub(crate) async fn caspio_panel(desk: State<'_, Desk>) -> Result<CaspioPanel, U
         .await
         .outbox(PANEL_ROWS)
         .map_err(push_error)?;
-    let count = |value: u64| u32::try_from(value).unwrap_or(u32::MAX);
     Ok(CaspioPanel {
         configured: true,
         table: Some(caspio.table.clone()),
-        pending: count(outbox.counts.pending),
-        pushed: count(outbox.counts.pushed),
-        failed: count(outbox.counts.failed),
+        pending: saturating_u32(outbox.counts.pending),
+        pushed: saturating_u32(outbox.counts.pushed),
+        failed: saturating_u32(outbox.counts.failed),
         rows: outbox.rows.iter().map(row_view).collect(),
     })
 }
@@ -317,14 +317,13 @@ fn push_error(error: PushError) -> UiError {
 }
 
 fn progress_view(report: &PushReport, finished: bool, message: Option<String>) -> CaspioProgress {
-    let count = |value: u64| u32::try_from(value).unwrap_or(u32::MAX);
     CaspioProgress {
-        total: count(report.total),
-        done: count(report.done),
-        inserted: count(report.inserted),
-        updated: count(report.updated),
-        unchanged: count(report.unchanged),
-        failed: count(report.failed),
+        total: saturating_u32(report.total),
+        done: saturating_u32(report.done),
+        inserted: saturating_u32(report.inserted),
+        updated: saturating_u32(report.updated),
+        unchanged: saturating_u32(report.unchanged),
+        failed: saturating_u32(report.failed),
         finished,
         message,
     }

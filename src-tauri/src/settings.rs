@@ -10,6 +10,7 @@ use tauri::State;
 
 use crate::desk::Desk;
 use crate::ipc::{DeskMode, ErrorCode, UiError};
+use crate::views::capitalised;
 
 /// What Settings shows.
 #[derive(Debug, Clone, Serialize, Type)]
@@ -268,12 +269,4 @@ fn secret_id(purpose: SecretPurpose) -> Option<SecretId> {
 
 fn invalid(message: impl Into<String>) -> UiError {
     UiError::new(ErrorCode::InvalidRequest, message)
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }

@@ -247,7 +247,6 @@ pub(crate) fn link_status(
 }
 
 fn resync(state: &ResyncState, available: bool, time_zone: &TimeZone) -> ResyncView {
-    let count = |value: u64| u32::try_from(value).unwrap_or(u32::MAX);
     match state {
         ResyncState::Idle => ResyncView {
             running: false,
@@ -258,15 +257,15 @@ fn resync(state: &ResyncState, available: bool, time_zone: &TimeZone) -> ResyncV
         },
         ResyncState::Running { progress, .. } => ResyncView {
             running: true,
-            done: count(progress.done),
-            total: count(progress.total_estimate),
+            done: saturating_u32(progress.done),
+            total: saturating_u32(progress.total_estimate),
             message: Some(format!("{} appointments checked", progress.done)),
             available,
         },
         ResyncState::Done { summary, at, .. } => ResyncView {
             running: false,
-            done: count(summary.fetched),
-            total: count(summary.fetched),
+            done: saturating_u32(summary.fetched),
+            total: saturating_u32(summary.fetched),
             message: Some(format!(
                 "{} at {}",
                 GapRecovered { summary: *summary },
@@ -381,10 +380,17 @@ fn rejection_words(reason: &str) -> String {
     format!("Refused: not signed with this practice's webhook key ({reason})")
 }
 
-fn capitalised(text: &str) -> String {
+/// `text` with its first letter upper-case.
+pub(crate) fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
     }
+}
+
+/// A count for the UI (JavaScript numbers carry no 64-bit integers); a count beyond `u32` shows
+/// as its maximum.
+pub(crate) fn saturating_u32(value: u64) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
 }

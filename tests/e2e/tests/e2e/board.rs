@@ -199,6 +199,10 @@ async fn the_board_follows_zocdoc_live_and_staff_actions_reach_it() -> anyhow::R
         "the secret typed in Settings is in the keyring"
     );
     assert!(!page.contains(TYPED_SECRET), "the secret is in the page");
+    assert!(
+        log.contains("desk started"),
+        "the app's logs were not captured, so the next check would prove nothing"
+    );
     assert!(!log.contains(TYPED_SECRET), "the secret is in the logs");
     assert!(
         !log.contains(CLIENT_SECRET),
